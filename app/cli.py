@@ -1,0 +1,244 @@
+"""The `borderstats` command: serve, ingest, db, seed, claims.
+
+Exit codes: 0 success; 1 the input or data was rejected (the reason is one line on stderr);
+2 wrong usage; 3 the database is unreachable or not migrated.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from app.config import get_settings
+from app.db import DatabaseURLError, make_sync_engine, urls_from_settings
+
+EXIT_REJECTED = 1
+EXIT_DATABASE = 3
+
+cli = typer.Typer(
+    name="borderstats",
+    help="Official US southern-border statistics (CBP, DHS OHSS, CDC/NCHS) behind an HTTP API.\n\n"
+    "The database is DATABASE_URL (postgresql://... or sqlite:///...); unset, an embedded "
+    "SQLite file (BORDERSTATS_SQLITE_PATH, default .borderstats/borderstats.db).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_cli = typer.Typer(help="Schema migrations (Alembic).", no_args_is_help=True)
+seed_cli = typer.Typer(help="The compact snapshot of official figures shipped in seed/.",
+                       no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(seed_cli, name="seed")
+
+
+def fail(message: str, code: int = EXIT_REJECTED) -> None:
+    """Print a one-line reason on stderr and exit with `code`."""
+    typer.echo(f"borderstats: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _engine():
+    try:
+        return make_sync_engine(urls_from_settings(get_settings()))
+    except DatabaseURLError as exc:
+        fail(str(exc), 2)
+
+
+def _database_error(exc: SQLAlchemyError) -> None:
+    urls = urls_from_settings(get_settings())
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    if isinstance(exc, OperationalError):
+        fail(f"cannot reach the database {urls.safe()}: {reason}", EXIT_DATABASE)
+    fail(f"database error on {urls.safe()}: {reason}", EXIT_DATABASE)
+
+
+def _progress_enabled(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+@cli.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Official CSV files or the OHSS .xlsx workbook.",
+                                                 show_default=False)],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Load official files: format detected from the header, all files or none."""
+    from rich.progress import Progress
+
+    from app.ingest.errors import IngestError
+    from app.ingest.load import ingest_paths
+    from app.migrate import upgrade
+
+    engine = _engine()
+    started = time.perf_counter()
+    try:
+        upgrade(engine)
+        if _progress_enabled(quiet):
+            with Progress(transient=True) as bar:
+                task = bar.add_task("ingest", total=2 * len(files))
+                results = ingest_paths(engine, [str(f) for f in files],
+                                       progress=lambda msg, n: bar.update(task, advance=n,
+                                                                          description=msg))
+        else:
+            results = ingest_paths(engine, [str(f) for f in files])
+    except IngestError as exc:
+        fail(f"{exc} (nothing was loaded)")
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    finally:
+        engine.dispose()
+    for result in results:
+        typer.echo(result.summary())
+    typer.echo(f"{len(results)} file(s) in {time.perf_counter() - started:.2f} s")
+
+
+# --- db -------------------------------------------------------------------------------------
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the schema up (default: to the latest revision)."""
+    from app.migrate import upgrade
+
+    engine = _engine()
+    try:
+        upgrade(engine, revision)
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    typer.echo(f"schema at {revision} on {urls_from_settings(get_settings()).safe()}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "base") -> None:
+    """Migrate the schema down (default: remove every table)."""
+    from app.migrate import downgrade
+
+    engine = _engine()
+    try:
+        downgrade(engine, revision)
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    typer.echo(f"schema at {revision}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrated schema differ."""
+    from alembic.util.exc import CommandError
+
+    from app.migrate import check
+
+    engine = _engine()
+    try:
+        check(engine)
+    except CommandError as exc:
+        fail(str(exc).splitlines()[0])
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    typer.echo("schema matches the models")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database and the latest one."""
+    from app.migrate import current_revision, head_revision
+
+    engine = _engine()
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    typer.echo(f"database: {current or '(empty)'}; latest: {head_revision()}")
+
+
+# --- seed -----------------------------------------------------------------------------------
+
+def _default_snapshot() -> Path:
+    from app.paths import project_dir
+
+    return project_dir("seed") / "snapshot"
+
+
+@seed_cli.command("build")
+def seed_build(
+    data_dir: Annotated[Path, typer.Option(help="Folder of official files.")] = Path("../shared/data"),
+    out: Annotated[Path | None, typer.Option(help="Output folder (default seed/snapshot).")] = None,
+) -> None:
+    """Write the snapshot of current figures from the official files in DATA_DIR."""
+    from app import snapshot
+    from app.ingest.errors import IngestError
+
+    files = sorted(p for p in data_dir.glob("*") if p.suffix.lower() in {".csv", ".xlsx"})
+    if not files:
+        fail(f"no .csv or .xlsx files in {data_dir}", 2)
+    try:
+        summary = snapshot.build(files, out or _default_snapshot())
+    except IngestError as exc:
+        fail(str(exc))
+    typer.echo(f"snapshot from {len(files)} files: {summary.line()}")
+
+
+@seed_cli.command("load")
+def seed_load(
+    snapshot_dir: Annotated[Path | None, typer.Option("--from", help="Snapshot folder.")] = None,
+) -> None:
+    """Fill an empty database from the snapshot (migrating it first)."""
+    from app import snapshot
+    from app.migrate import upgrade
+
+    engine = _engine()
+    started = time.perf_counter()
+    try:
+        upgrade(engine)
+        summary = snapshot.load(engine, snapshot_dir or _default_snapshot())
+    except snapshot.SnapshotError as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    typer.echo(f"loaded {summary.line()} in {time.perf_counter() - started:.2f} s")
+
+
+# --- serve ------------------------------------------------------------------------------------
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes (default BORDERSTATS_WORKERS, 1).")] = None,
+    seed: Annotated[bool, typer.Option(
+        help="Load the seed snapshot when the database is empty.")] = True,
+) -> None:
+    """Migrate, load the seed snapshot into an empty database, and serve the API."""
+    import uvicorn
+
+    from app import snapshot
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    engine = _engine()
+    try:
+        upgrade(engine)
+        if seed and snapshot.database_is_empty(engine):
+            summary = snapshot.load(engine, _default_snapshot())
+            typer.echo(f"seeded an empty database: {summary.line()}", err=True)
+    except snapshot.SnapshotError as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    finally:
+        engine.dispose()
+    typer.echo(f"borderstats serving {urls_from_settings(settings).safe()} "
+               f"at http://{host}:{port}/ (docs: http://{host}:{port}/docs)", err=True)
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers or settings.workers,
+                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True)
+
+
+def main() -> None:
+    cli()

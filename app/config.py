@@ -1,0 +1,70 @@
+"""Settings from environment variables (and an optional .env file)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path(".borderstats") / "borderstats.db"
+
+
+class Settings(BaseSettings):
+    """Every knob the service reads; see the configuration table in README.md."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user@host:5432/db, postgres://..., or sqlite:///path.db. "
+        "Unset: an embedded SQLite file at BORDERSTATS_SQLITE_PATH.",
+    )
+    sqlite_path: Path = Field(
+        default=DEFAULT_SQLITE_PATH,
+        validation_alias="BORDERSTATS_SQLITE_PATH",
+        description="Where the embedded SQLite database lives when DATABASE_URL is unset.",
+    )
+    pool_size: int = Field(default=5, ge=1, le=100, validation_alias="BORDERSTATS_POOL_SIZE")
+    db_timeout_seconds: float = Field(
+        default=3.0, gt=0, le=60, validation_alias="BORDERSTATS_DB_TIMEOUT",
+        description="Connect and statement timeout; a data request fails with 503 after it.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"], validation_alias="BORDERSTATS_CORS_ORIGINS"
+    )
+    log_level: str = Field(default="INFO", validation_alias="BORDERSTATS_LOG_LEVEL")
+    log_format: str = Field(default="json", validation_alias="BORDERSTATS_LOG_FORMAT")
+    workers: int = Field(default=1, ge=1, le=64, validation_alias="BORDERSTATS_WORKERS")
+    version_ttl_seconds: float = Field(
+        default=1.0, ge=0, le=60, validation_alias="BORDERSTATS_VERSION_TTL",
+        description="How long a worker trusts its cached data version before asking the "
+        "database again (0: every request asks).",
+    )
+    cache_entries: int = Field(default=1024, ge=0, validation_alias="BORDERSTATS_CACHE_ENTRIES")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            stripped = value.strip()
+            if stripped.startswith("["):
+                return json.loads(stripped)
+            return [part.strip() for part in stripped.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_format(cls, value: str) -> str:
+        if value not in {"json", "text"}:
+            raise ValueError("BORDERSTATS_LOG_FORMAT must be 'json' or 'text'")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings."""
+    return Settings()

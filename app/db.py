@@ -1,0 +1,131 @@
+"""Database URLs, engines and the declarative base."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from app.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class DatabaseURLError(ValueError):
+    """DATABASE_URL is not a form the project understands."""
+
+
+@dataclass(frozen=True)
+class DatabaseURLs:
+    """The sync URL (ingest, migrations, CLI) and async URL (API) for one database."""
+
+    sync: URL
+    async_: URL
+
+    @property
+    def backend(self) -> str:
+        return self.sync.get_backend_name()
+
+    def safe(self) -> str:
+        """Render the URL with any password hidden, for logs and messages."""
+        return self.sync.render_as_string(hide_password=True)
+
+
+def database_urls(raw: str | None, *, sqlite_path: Path | None = None) -> DatabaseURLs:
+    """Turn a pasted URL (postgres://, postgresql://, sqlite:///) into the project's drivers."""
+    if not raw:
+        path = Path(sqlite_path or ".borderstats/borderstats.db")
+        raw = f"sqlite:///{path}"
+    text = raw.strip()
+    if text.startswith("postgres://"):
+        text = "postgresql://" + text[len("postgres://") :]
+    try:
+        url = make_url(text)
+    except ArgumentError as exc:
+        raise DatabaseURLError(
+            f"DATABASE_URL {raw!r} is not a database URL; use postgresql://user@host:5432/db "
+            "or sqlite:///path.db"
+        ) from exc
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        sync = url.set(drivername="postgresql+psycopg")
+        return DatabaseURLs(sync=sync, async_=sync)
+    if backend == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            raise DatabaseURLError(
+                "an in-memory SQLite database cannot be shared between ingest and the API; "
+                "give a file path: sqlite:///path.db"
+            )
+        return DatabaseURLs(
+            sync=url.set(drivername="sqlite+pysqlite"),
+            async_=url.set(drivername="sqlite+aiosqlite"),
+        )
+    raise DatabaseURLError(
+        f"DATABASE_URL uses {backend!r}; borderstats supports postgresql:// and sqlite:///"
+    )
+
+
+def urls_from_settings(settings: Settings) -> DatabaseURLs:
+    return database_urls(settings.database_url, sqlite_path=settings.sqlite_path)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _ensure_sqlite_dir(url: URL) -> None:
+    if url.database:
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_sync_engine(urls: DatabaseURLs, *, timeout: float = 10.0) -> Engine:
+    """Create the engine used by ingest, seed and migrations."""
+    if urls.backend == "sqlite":
+        _ensure_sqlite_dir(urls.sync)
+        engine = create_engine(urls.sync, connect_args={"timeout": timeout})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        urls.sync, pool_pre_ping=True, connect_args={"connect_timeout": max(1, int(timeout))}
+    )
+
+
+def make_async_engine(urls: DatabaseURLs, *, pool_size: int = 5, timeout: float = 3.0) -> AsyncEngine:
+    """Create the engine the API reads through; bounded waits so an outage fails fast."""
+    if urls.backend == "sqlite":
+        _ensure_sqlite_dir(urls.async_)
+        engine = create_async_engine(urls.async_, connect_args={"timeout": timeout})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    statement_ms = int(timeout * 1000)
+    return create_async_engine(
+        urls.async_,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=timeout,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={
+            "connect_timeout": max(1, int(timeout)),
+            "options": f"-c statement_timeout={statement_ms} -c default_transaction_read_only=on",
+        },
+    )

@@ -1,0 +1,179 @@
+"""Turn the official files' spellings into the project's canonical values.
+
+Every function raises ValueError with a message fit for a user; the reader adds file, line and
+column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+MONTH_NUMBER = {abbr: i + 1 for i, abbr in enumerate(MONTHS)}
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+_FULL_MONTH = {name.upper(): i + 1 for i, name in enumerate(MONTH_NAMES)}
+
+COMPONENTS = {
+    "OFFICE OF FIELD OPERATIONS": "OFO",
+    "OFO": "OFO",
+    "U.S. BORDER PATROL": "USBP",
+    "US BORDER PATROL": "USBP",
+    "USBP": "USBP",
+}
+
+REGIONS = {
+    "SOUTHWEST BORDER": "Southwest Border",
+    "SOUTHWEST LAND BORDER": "Southwest Border",
+    "NORTHERN BORDER": "Northern Border",
+    "NORTHERN LAND BORDER": "Northern Border",
+    "COASTAL/INTERIOR": "Coastal/Interior",
+    "COASTAL BORDER": "Coastal/Interior",
+    "OTHER": "Coastal/Interior",
+}
+
+LAND_FILTERS = {"LAND ONLY": "Land Only", "OTHER": "Other"}
+
+DEMOGRAPHICS = {
+    "ACCOMPANIED MINORS": "Accompanied Minors",
+    "FMUA": "Family Unit Members (FMUA)",
+    "SINGLE ADULTS": "Single Adults",
+    "UC / SINGLE MINORS": "Unaccompanied Children (UC / UAC)",
+    "UAC": "Unaccompanied Children (UC / UAC)",
+    "UC": "Unaccompanied Children (UC / UAC)",
+}
+
+TITLES = {"TITLE 8": "Title 8", "TITLE 42": "Title 42"}
+
+ENCOUNTER_TYPES = {
+    "APPREHENSIONS": "Apprehensions",
+    "EXPULSIONS": "Expulsions",
+    "INADMISSIBLES": "Inadmissibles",
+}
+
+_SPACES = re.compile(r"\s+")
+
+
+def squash(text: str) -> str:
+    """Trim and collapse inner white space."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def slugify(text: str) -> str:
+    """Lower-case, ASCII letters and digits joined by single hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def lookup(table: dict[str, str], raw: str, what: str) -> str:
+    """Map a spelling to its canonical value, or say which spellings are known."""
+    value = table.get(squash(raw).upper())
+    if value is None:
+        known = ", ".join(sorted({v for v in table.values()}))
+        raise ValueError(f"unknown {what} {raw!r}; expected one of: {known}")
+    return value
+
+
+def fiscal_year(raw: str) -> int:
+    """`2021` or `2026 (FYTD)` -> the fiscal year as an integer."""
+    text = squash(str(raw))
+    match = re.fullmatch(r"(\d{4})(?:\.0)?(?:\s*\(FYTD\))?", text, flags=re.IGNORECASE)
+    if not match:
+        raise ValueError(f"fiscal year {raw!r} is not a 4-digit year (optionally '(FYTD)')")
+    year = int(match.group(1))
+    if not 1990 <= year <= 2100:
+        raise ValueError(f"fiscal year {year} is out of range 1990-2100")
+    return year
+
+
+def calendar_year(raw: str) -> int:
+    text = squash(str(raw))
+    if not re.fullmatch(r"\d{4}(\.0)?", text):
+        raise ValueError(f"year {raw!r} is not a 4-digit year")
+    year = int(float(text))
+    if not 1900 <= year <= 2100:
+        raise ValueError(f"year {year} is out of range 1900-2100")
+    return year
+
+
+def fiscal_month_start(fy: int, month: int) -> dt.date:
+    """First day of calendar `month` inside fiscal year `fy` (Oct-Dec belong to fy-1)."""
+    return dt.date(fy - 1 if month >= 10 else fy, month, 1)
+
+
+def month_abbreviation(raw: str) -> int:
+    """`OCT` (any case) -> 10."""
+    key = squash(raw).upper()[:3]
+    if len(squash(raw)) < 3 or key not in MONTH_NUMBER:
+        raise ValueError(f"month {raw!r} is not a month abbreviation (JAN ... DEC)")
+    return MONTH_NUMBER[key]
+
+
+def ohss_month(raw: str) -> int:
+    """`01 October` (position in the fiscal year, then the name) -> 10."""
+    match = re.fullmatch(r"(\d{1,2})\s+([A-Za-z]+)", squash(str(raw)))
+    if not match or match.group(2).upper() not in _FULL_MONTH:
+        raise ValueError(f"month {raw!r} is not of the form '01 October'")
+    month = _FULL_MONTH[match.group(2).upper()]
+    position = int(match.group(1))
+    if (month - 10) % 12 + 1 != position:
+        raise ValueError(f"month {raw!r}: position {position} does not match {match.group(2)}")
+    return month
+
+
+def count(raw: str | int | float) -> int:
+    """`9584`, `9584.0`, `"1,670"` -> an integer; anything fractional or negative is an error."""
+    if isinstance(raw, bool):
+        raise ValueError(f"count {raw!r} is not a number")
+    if isinstance(raw, int):
+        value = raw
+    else:
+        text = squash(str(raw)).replace(",", "")
+        if not text:
+            raise ValueError("count is empty")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"count {raw!r} is not a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(f"count {raw!r} is not a finite number")
+        if not number.is_integer():
+            raise ValueError(f"count {raw!r} is not a whole number")
+        value = int(number)
+    if value < 0:
+        raise ValueError(f"count {raw!r} is negative")
+    return value
+
+
+def quantity(raw: str | float) -> float:
+    """A non-negative decimal quantity (lbs, rates)."""
+    text = squash(str(raw)).replace(",", "")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"quantity {raw!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        raise ValueError(f"quantity {raw!r} is not a non-negative finite number")
+    return value
+
+
+def state_code(raw: str) -> str:
+    code = squash(raw).upper()
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise ValueError(f"state {raw!r} is not a 2-letter postal code")
+    return code
+
+
+def citizenship(raw: str) -> str:
+    """Citizenship as CBP writes it in its largest files: upper case."""
+    text = squash(raw).upper()
+    if not text:
+        raise ValueError("citizenship is empty")
+    return text
+
+
+def title_case_area(raw: str) -> str:
+    """`SAN DIEGO FIELD OFFICE` -> `San Diego Field Office`."""
+    return " ".join(word.capitalize() for word in squash(raw).split(" "))

@@ -1,0 +1,113 @@
+"""Reference data shipped in seed/: states, areas, drugs, seizure events. Loaded idempotently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from app.ingest.normalize import slugify
+from app.models import Area, AreaState, Drug, SeizureEvent, State
+from app.paths import project_dir
+
+
+@lru_cache
+def seed_json(name: str) -> dict[str, Any]:
+    """Read one of the seed/ reference files."""
+    path: Path = project_dir("seed") / name
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class ReferenceIndex:
+    """Name -> id lookups the loader uses to attach facts to areas and drugs."""
+
+    areas: dict[str, int]
+    drugs: dict[str, int]
+
+
+def ensure_reference(conn: Connection) -> None:
+    """Insert or refresh states, drugs, areas and seizure events from seed/."""
+    _upsert_states(conn)
+    _upsert_drugs(conn)
+    _upsert_areas(conn)
+    _upsert_events(conn)
+
+
+def _upsert_states(conn: Connection) -> None:
+    have = set(conn.scalars(select(State.code)))
+    rows = [s for s in seed_json("states.json")["states"] if s["code"] not in have]
+    if rows:
+        conn.execute(insert(State), rows)
+
+
+def _upsert_drugs(conn: Connection) -> None:
+    have = dict(conn.execute(select(Drug.slug, Drug.id)).all())
+    for drug in seed_json("drugs.json")["drugs"]:
+        values = {k: drug[k] for k in ("slug", "name", "source_name", "aliases")}
+        if drug["slug"] in have:
+            conn.execute(update(Drug).where(Drug.id == have[drug["slug"]]).values(**values))
+        else:
+            conn.execute(insert(Drug).values(**values))
+
+
+def _upsert_areas(conn: Connection) -> None:
+    have = dict(conn.execute(select(Area.slug, Area.id)).all())
+    for area in seed_json("areas.json")["areas"]:
+        slug = slugify(area["name"])
+        values = {
+            "slug": slug,
+            "name": area["name"],
+            "kind": area["kind"],
+            "component": area["component"],
+            "region": area["region"],
+            "abbreviation": area.get("abbreviation"),
+            "state_basis": area["state_basis"],
+            "aliases": area["aliases"],
+            "note": area.get("note"),
+        }
+        if slug in have:
+            area_id = have[slug]
+            conn.execute(update(Area).where(Area.id == area_id).values(**values))
+            conn.execute(delete(AreaState).where(AreaState.area_id == area_id))
+        else:
+            area_id = conn.execute(insert(Area).values(**values).returning(Area.id)).scalar_one()
+        if area["states"]:
+            conn.execute(
+                insert(AreaState), [{"area_id": area_id, "state_code": s} for s in area["states"]]
+            )
+
+
+def _upsert_events(conn: Connection) -> None:
+    areas = dict(conn.execute(select(Area.slug, Area.id)).all())
+    drugs = dict(conn.execute(select(Drug.slug, Drug.id)).all())
+    have = set(conn.scalars(select(SeizureEvent.slug)))
+    rows = []
+    for event in seed_json("seizure_events.json")["events"]:
+        if event["slug"] in have:
+            continue
+        row = {k: v for k, v in event.items() if k not in {"area", "drug"}}
+        row["event_date"] = dt.date.fromisoformat(event["event_date"])
+        row["area_id"] = areas.get(event["area"])
+        row["drug_id"] = drugs[event["drug"]]
+        rows.append(row)
+    if rows:
+        conn.execute(insert(SeizureEvent), rows)
+
+
+def reference_index(conn: Connection) -> ReferenceIndex:
+    """Every spelling that names an area or drug (slug, name, aliases) -> its id."""
+    areas: dict[str, int] = {}
+    for area in conn.execute(select(Area.id, Area.slug, Area.name, Area.aliases)):
+        for spelling in (area.slug, area.name, *(area.aliases or [])):
+            areas.setdefault(slugify(spelling), area.id)
+    drugs: dict[str, int] = {}
+    for drug in conn.execute(select(Drug.id, Drug.slug, Drug.name, Drug.source_name, Drug.aliases)):
+        for spelling in (drug.slug, drug.name, drug.source_name, *(drug.aliases or [])):
+            drugs.setdefault(slugify(spelling), drug.id)
+    return ReferenceIndex(areas=areas, drugs=drugs)
