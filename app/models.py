@@ -103,6 +103,8 @@ class Area(Base):
     component: Mapped[str] = mapped_column(String(8))
     region: Mapped[str | None] = mapped_column(String(32))
     abbreviation: Mapped[str | None] = mapped_column(String(32))
+    # The states as one label ("NM,TX"), the key when seizures are grouped by state.
+    states: Mapped[str] = mapped_column(String(32), default="")
     # 'coverage': every state the area covers; 'headquarters': only where the office sits.
     state_basis: Mapped[str] = mapped_column(String(16))
     aliases: Mapped[list] = mapped_column(JSON)

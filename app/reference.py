@@ -68,6 +68,7 @@ def _upsert_areas(conn: Connection) -> None:
             "region": area["region"],
             "abbreviation": area.get("abbreviation"),
             "state_basis": area["state_basis"],
+            "states": ",".join(sorted(area["states"])),
             "aliases": area["aliases"],
             "note": area.get("note"),
         }

@@ -263,6 +263,7 @@ class _Resolver:
                 slug=slug, name=ref.name, kind=ref.kind, component=ref.component, region=region,
                 abbreviation=ref.abbreviation,
                 state_basis="headquarters" if ref.state_hint else "none",
+                states=ref.state_hint or "",
                 aliases=[ref.abbreviation] if ref.abbreviation else [],
                 note="Added by ingest: not in seed/areas.json.",
             ).returning(Area.id)

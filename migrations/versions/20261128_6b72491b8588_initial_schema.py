@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('component', sa.String(length=8), nullable=False),
     sa.Column('region', sa.String(length=32), nullable=True),
     sa.Column('abbreviation', sa.String(length=32), nullable=True),
+    sa.Column('states', sa.String(length=32), nullable=False),
     sa.Column('state_basis', sa.String(length=16), nullable=False),
     sa.Column('aliases', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
