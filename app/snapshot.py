@@ -80,7 +80,8 @@ def _export(conn: Connection, out_dir: Path) -> SnapshotSummary:
     ).mappings().all()
     manifest_releases = []
     for release in releases:
-        item = {k: _jsonable(v) for k, v in release.items() if k != "id"}
+        # loaded_at is when `seed load` runs; leaving it out keeps the build reproducible.
+        item = {k: _jsonable(v) for k, v in release.items() if k not in {"id", "loaded_at"}}
         item["periods"] = [
             [p["period"].isoformat(), p["revision_key"], p["row_count"], p["status"], p["is_current"]]
             for p in periods if p["release_id"] == release["id"]
@@ -189,7 +190,7 @@ def _insert_releases(conn: Connection, releases: list[dict]) -> list[int]:
         values = {k: v for k, v in item.items() if k != "periods"}
         values["period_start"] = dt.date.fromisoformat(values["period_start"])
         values["period_end"] = dt.date.fromisoformat(values["period_end"])
-        values["loaded_at"] = dt.datetime.fromisoformat(values["loaded_at"])
+        values["loaded_at"] = dt.datetime.now(dt.UTC)
         release_id = conn.execute(insert(Release).values(**values).returning(Release.id)).scalar_one()
         ids.append(release_id)
         conn.execute(insert(ReleasePeriod), [
