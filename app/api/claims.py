@@ -1,0 +1,5 @@
+"""Routes for claims (to be built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["claims"])

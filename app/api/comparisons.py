@@ -1,0 +1,5 @@
+"""Routes for comparisons (to be built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["comparisons"])

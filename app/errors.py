@@ -1,0 +1,60 @@
+"""Status-coded errors with one JSON shape: {"error": {"code", "message", ...}}."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error the API reports as JSON with an HTTP status."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **details: Any):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, **self.details}}
+
+
+class InvalidParameter(ApiError):
+    """A query parameter has a value the API does not accept (HTTP 422)."""
+
+    status_code = 422
+    code = "invalid_parameter"
+
+    def __init__(self, parameter: str, value: Any, message: str,
+                 accepted: Iterable[str] | None = None, *, suggest_from: Iterable[str] | None = None):
+        details: dict[str, Any] = {"parameter": parameter, "value": value}
+        accepted_list = list(accepted) if accepted is not None else None
+        if accepted_list is not None:
+            details["accepted"] = accepted_list
+        pool = list(suggest_from) if suggest_from is not None else accepted_list
+        if pool and isinstance(value, str):
+            close = difflib.get_close_matches(value.lower(), [p.lower() for p in pool], n=1,
+                                              cutoff=0.6)
+            if close:
+                details["did_you_mean"] = next(p for p in pool if p.lower() == close[0])
+        super().__init__(message, **details)
+
+
+class UnsupportedCombination(ApiError):
+    """No loaded release carries the requested dimensions together (HTTP 422)."""
+
+    status_code = 422
+    code = "unsupported_combination"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+    code = "service_unavailable"

@@ -1,0 +1,143 @@
+"""The FastAPI application: create_app() wires settings, engine, routers, errors and middleware."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from app.api import claims, comparisons, data, health, reference
+from app.catalog import CatalogCache
+from app.config import Settings, get_settings
+from app.db import make_async_engine, urls_from_settings
+from app.docs import API_DESCRIPTION, OPENAPI_TAGS
+from app.errors import ApiError, InvalidParameter, ServiceUnavailable
+
+log = logging.getLogger("borderstats")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; the database engine is created when it starts (lifespan)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        engine = make_async_engine(urls_from_settings(settings), pool_size=settings.pool_size,
+                                   timeout=settings.db_timeout_seconds)
+        app.state.engine = engine
+        app.state.catalogs = CatalogCache(engine, ttl=settings.version_ttl_seconds)
+        from app.api.respond import ResponseCache
+
+        app.state.responses = ResponseCache(settings.cache_entries)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="borderstats",
+        version="0.1.0",
+        summary="Official US southern-border statistics: CBP drug seizures and migrant "
+        "encounters, CDC/NCHS overdose deaths, and checks of a news article's claims.",
+        description=API_DESCRIPTION,
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(data.router)
+    app.include_router(reference.router)
+    app.include_router(comparisons.router)
+    app.include_router(claims.router)
+    app.include_router(health.router)
+    _install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "X-Request-ID", "Content-Disposition"],
+        max_age=3600,
+    )
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(_validation_body(request, exc), status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+            error = ServiceUnavailable("the database is unreachable; retry shortly",
+                                       retry_after_seconds=5)
+            return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "5"})
+        raise exc
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = {"error": {"code": "internal_error",
+                          "message": "an unexpected error occurred; it has been logged"}}
+        return JSONResponse(body, status_code=500)
+
+    @app.exception_handler(TimeoutError)
+    async def timeout_error(_request: Request, _exc: TimeoutError) -> JSONResponse:
+        error = ServiceUnavailable("the database did not answer in time; retry shortly",
+                                   retry_after_seconds=5)
+        return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "5"})
+
+
+def _validation_body(request: Request, exc: RequestValidationError) -> dict[str, Any]:
+    """FastAPI's validation errors in the project's one error shape."""
+    first = exc.errors()[0]
+    location = [str(p) for p in first.get("loc", ()) if p not in ("query", "body")]
+    parameter = location[-1] if location else "request"
+    value = first.get("input")
+    accepted = None
+    if first.get("type") == "extra_forbidden":
+        route = request.scope.get("route")
+        accepted = sorted(_query_names(route)) if route is not None else None
+        message = f"unknown parameter {parameter!r} for {request.url.path}"
+    else:
+        message = f"{parameter}: {first.get('msg', 'invalid value')}"
+        ctx = first.get("ctx") or {}
+        if "expected" in ctx:
+            accepted = [v.strip(" '") for v in str(ctx["expected"]).replace(" or ", ",").split(",")]
+    if not isinstance(value, str | int | float | bool | type(None)):
+        value = None
+    body = InvalidParameter(parameter, value, message, accepted).body()
+    if len(exc.errors()) > 1:
+        body["error"]["other_errors"] = [
+            {"parameter": str(e.get("loc", ["", "?"])[-1]), "message": e.get("msg")}
+            for e in exc.errors()[1:]
+        ]
+    return body
+
+
+def _query_names(route: Any) -> set[str]:
+    names: set[str] = set()
+    for param in getattr(route, "dependant", None).query_params if route else []:
+        annotation = getattr(param.field_info, "annotation", None)
+        fields = getattr(annotation, "model_fields", None)
+        if fields:
+            names.update(f.alias or n for n, f in fields.items())
+        else:
+            names.add(param.alias)
+    return names
+
+
+app = create_app()

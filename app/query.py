@@ -1,0 +1,477 @@
+"""One path from a validated QuerySpec to figures: choose the source, build one SELECT, run it.
+
+The SELECT aggregates in SQL (never in Python), returns the total number of groups with a window
+function and the releases behind each group, so a data request costs one statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Integer, Select, String, case, cast, extract, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from app.catalog import Catalog, ReleaseInfo
+from app.datasets import LBS_TO_KG, Dataset, Source
+from app.errors import UnsupportedCombination
+from app.models import Area, Drug
+from app.params import QuerySpec, category_slug
+
+
+class distinct_ids(FunctionElement):  # noqa: N801  (SQL function style)
+    """Comma-separated distinct values of an integer column, per group."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(distinct_ids, "postgresql")
+def _distinct_ids_pg(element, compiler, **kw):  # noqa: ANN001, ANN202
+    return f"string_agg(DISTINCT CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
+
+
+@compiles(distinct_ids)
+def _distinct_ids_default(element, compiler, **kw):  # noqa: ANN001, ANN202
+    return f"group_concat(DISTINCT {compiler.process(element.clauses, **kw)})"
+
+
+# --- source choice (encounters) -----------------------------------------------------------------
+
+def _scope_problem(spec: QuerySpec, source: Source, catalog: Catalog) -> str | None:
+    """Why `source` cannot answer `spec` (None: it can)."""
+    used = set(spec.filters) | set(spec.group_by)
+    missing = sorted(used - source.dimensions)
+    if missing:
+        return f"has no {', '.join(missing)} dimension"
+    if source.regions is not None:
+        regions = set(spec.filters.get("region", ()))
+        if not regions or not regions <= source.regions:
+            return f"covers only region {', '.join(sorted(source.regions))} (add region=southwest)"
+    if source.components is not None:
+        components = _implied_components(spec, catalog)
+        if components is None or not components <= source.components:
+            wanted = ", ".join(sorted(c.lower() for c in source.components))
+            return f"covers only component {wanted} (add component={wanted})"
+    return None
+
+
+def _implied_components(spec: QuerySpec, catalog: Catalog) -> set[str] | None:
+    if "component" in spec.filters:
+        return set(spec.filters["component"])
+    if "area" in spec.filters:
+        return {catalog.area_by_id[i].component for i in spec.filters["area"]}
+    if spec.via.get("area") == "sector":
+        return {"USBP"}
+    return None
+
+
+def choose_source(spec: QuerySpec, catalog: Catalog) -> Source:
+    """The release family that has every requested dimension and covers the requested scope."""
+    dataset = spec.dataset
+    loaded = catalog.sources_loaded()
+    if len(dataset.sources) == 1:
+        return dataset.sources[0]
+    candidates = [s for s in dataset.sources if s.key in loaded]
+    if spec.source:
+        source = next(s for s in dataset.sources if s.key == spec.source)
+        problem = "is not loaded" if source.key not in loaded else _scope_problem(spec, source, catalog)
+        if problem:
+            raise UnsupportedCombination(
+                f"source {source.key} {problem}", parameter="source", value=source.key,
+                combinable=_combinable(candidates),
+            )
+        return source
+    fitting = [s for s in candidates if _scope_problem(spec, s, catalog) is None]
+    if not fitting:
+        reasons = {s.key: _scope_problem(spec, s, catalog) for s in candidates}
+        requested = sorted(set(spec.filters) | set(spec.group_by))
+        raise UnsupportedCombination(
+            "no loaded release carries "
+            + (", ".join(requested) if requested else "this scope")
+            + " together; see 'combinable' for the dimensions each release has",
+            requested=requested, reasons=reasons, combinable=_combinable(candidates),
+        )
+    if spec.period.is_bounded():
+        for source in fitting:
+            if all(m in catalog.current.get(source.key, {}) for m in _requested_months(spec, catalog, source)):
+                return source
+        for source in fitting:
+            if any(spec.period.contains(m) for m in catalog.current.get(source.key, {})):
+                return source
+    return fitting[0]
+
+
+def _combinable(sources: list[Source]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for s in sources:
+        scope: dict[str, Any] = {"dimensions": sorted(s.dimensions)}
+        if s.regions:
+            scope["only_region"] = sorted(s.regions)
+        if s.components:
+            scope["only_component"] = sorted(s.components)
+        out[s.key] = scope
+    return out
+
+
+def _requested_months(spec: QuerySpec, catalog: Catalog, source: Source) -> list[dt.date]:
+    """Every month the period filter asks for, within the span any release covers."""
+    all_months = sorted({m for months in catalog.current.values() for m in months if m.day == 1})
+    if not all_months:
+        return []
+    first = min(all_months[0], spec.period.start or all_months[0])
+    last = max(all_months[-1], spec.period.end or all_months[-1])
+    months = []
+    month = first
+    while month <= last:
+        if spec.period.contains(month):
+            months.append(month)
+        month = _next_month(month)
+    return months
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+# --- SELECT -------------------------------------------------------------------------------------
+
+@dataclass
+class Plan:
+    spec: QuerySpec
+    source: Source
+    revision_key: str
+    statement: Select
+    key_columns: list[str]
+    measure_columns: list[str]
+
+
+def revision_key(dataset: Dataset, source: Source) -> str:
+    return "overdose_deaths" if dataset.time == "year" else source.key
+
+
+def plan(spec: QuerySpec, catalog: Catalog) -> Plan:
+    """Build the single SELECT that answers `spec`."""
+    dataset = spec.dataset
+    source = choose_source(spec, catalog) if dataset.sources else Source(
+        key=dataset.name, title=dataset.title, dimensions=frozenset(d.name for d in dataset.dimensions))
+    fact = dataset.table
+    columns: list = []
+    key_columns: list[str] = []
+    joins: list = []
+    for dim in spec.group_by:
+        for label, expression, join in _dimension_columns(dataset, dim, fact):
+            columns.append(expression.label(label))
+            key_columns.append(label)
+            if join is not None and join not in joins:
+                joins.append(join)
+    grain_expr = None
+    if spec.grain:
+        grain_expr = _grain_expression(spec.grain, fact).label(spec.grain)
+        columns.append(grain_expr)
+        key_columns.append(spec.grain)
+    measures = _measure_columns(dataset, fact)
+    columns.extend(measures)
+    columns.append(distinct_ids(fact.c.release_id).label("_releases"))
+    columns.append(func.count().label("_facts"))
+    columns.append(func.count().over().label("_total"))
+
+    statement = select(*columns).select_from(fact)
+    for table, on in joins:
+        statement = statement.join(table, on)
+    statement = statement.where(*_where(spec, source, catalog, fact))
+    group_exprs = [c for c in columns if c.name in key_columns]
+    if group_exprs:
+        statement = statement.group_by(*(c.element for c in group_exprs))
+    by_label = {c.name: c for c in columns}
+    order = []
+    for name, descending in spec.sort:
+        column = by_label[name]
+        order.append((column.desc() if descending else column.asc()).nulls_last())
+    for name in key_columns:  # tie-break on every key: a total order makes paging stable
+        if name not in {n for n, _ in spec.sort}:
+            order.append(by_label[name].asc().nulls_last())
+    if order:
+        statement = statement.order_by(*order)
+    statement = statement.limit(spec.limit).offset(spec.offset)
+    return Plan(spec=spec, source=source, revision_key=revision_key(dataset, source),
+                statement=statement, key_columns=key_columns,
+                measure_columns=[m.name for m in measures])
+
+
+def _dimension_columns(dataset: Dataset, dim: str, fact):  # noqa: ANN001, ANN202
+    area, drug = Area.__table__, Drug.__table__
+    if dim in ("area", "state") and "area_id" in fact.c:
+        area_join = (area, area.c.id == fact.c.area_id)
+    if dim == "area":
+        return [("area", area.c.slug, area_join), ("area_name", area.c.name, area_join)]
+    if dim == "drug":
+        join = (drug, drug.c.id == fact.c.drug_id)
+        return [("drug", drug.c.slug, join), ("drug_name", drug.c.name, join)]
+    if dim == "state":
+        if dataset.name == "seizures":
+            return [("state", area.c.states, area_join)]
+        if dataset.name == "overdose_deaths":
+            return [("state", func.coalesce(fact.c.state, literal("US")), None)]
+        return [("state", fact.c.state, None)]
+    if dim == "category":
+        return [("category", fact.c.category, None)]
+    return [(dim, fact.c[dim], None)]
+
+
+def _grain_expression(grain: str, fact):  # noqa: ANN001, ANN202
+    if grain == "year":
+        return fact.c.year
+    if grain == "month":
+        return fact.c.period
+    if grain == "fiscal_year":
+        return fact.c.fiscal_year
+    year = cast(extract("year", fact.c.period), Integer)
+    month = cast(extract("month", fact.c.period), Integer)
+    if grain == "calendar_year":
+        return year
+    if grain == "quarter":
+        return year * 10 + (month + 2) // 3
+    # fiscal_quarter: October-December is Q1 of the next fiscal year
+    return fact.c.fiscal_year * 10 + ((month + 2) % 12) // 3 + 1
+
+
+def _measure_columns(dataset: Dataset, fact) -> list:  # noqa: ANN001
+    if dataset.name == "seizures":
+        lbs = func.sum(fact.c.quantity_lbs)
+        return [lbs.label("quantity_lbs"), (lbs * LBS_TO_KG).label("quantity_kg"),
+                func.sum(fact.c.event_count).label("event_count")]
+    if dataset.name == "encounters":
+        return [func.sum(fact.c.encounter_count).label("encounter_count")]
+    # A rate is meaningful for one published row; a sum of rows has none.
+    return [func.sum(fact.c.deaths).label("deaths"),
+            case((func.count() == 1, func.max(fact.c.rate)), else_=None).label("rate")]
+
+
+def _where(spec: QuerySpec, source: Source, catalog: Catalog, fact) -> list:  # noqa: ANN001
+    conditions = [fact.c.is_current.is_(True)]
+    dataset = spec.dataset
+    if dataset.name == "encounters":
+        conditions.append(fact.c.source == source.key)
+    for dim, values in spec.filters.items():
+        if dim == "state" and dataset.name == "seizures":
+            ids = [a.id for a in catalog.areas if set(a.states) & set(values)]
+            conditions.append(fact.c.area_id.in_(ids))
+        elif dim == "state" and dataset.name == "overdose_deaths":
+            codes = [v for v in values if v is not None]
+            clause = fact.c.state.in_(codes) if codes else None
+            if None in values:
+                clause = fact.c.state.is_(None) if clause is None else (clause | fact.c.state.is_(None))
+            conditions.append(clause)
+        elif dim in ("area", "drug"):
+            conditions.append(fact.c[f"{dim}_id"].in_(values))
+        else:
+            conditions.append(fact.c[dim].in_(values))
+    if dataset.name == "overdose_deaths":
+        # National, total, both sexes unless the request filters or groups by that dimension.
+        if "state" not in spec.filters and "state" not in spec.group_by:
+            conditions.append(fact.c.state.is_(None))
+        if "state" in spec.group_by and "state" not in spec.filters:
+            conditions.append(fact.c.state.is_not(None))
+        if "category" not in spec.filters and "category" not in spec.group_by:
+            conditions.append(fact.c.category == "Total")
+        if "sex" not in spec.filters and "sex" not in spec.group_by:
+            conditions.append(fact.c.sex == "all")
+        if spec.years:
+            conditions.append(fact.c.year.in_(spec.years))
+        if spec.year_from:
+            conditions.append(fact.c.year >= spec.year_from)
+        if spec.year_to:
+            conditions.append(fact.c.year <= spec.year_to)
+        return conditions
+    period = spec.period
+    if period.fiscal_years:
+        conditions.append(fact.c.fiscal_year.in_(period.fiscal_years))
+    if period.calendar_years:
+        conditions.append(cast(extract("year", fact.c.period), Integer).in_(period.calendar_years))
+    if period.months:
+        conditions.append(fact.c.period.in_(period.months))
+    if period.start:
+        conditions.append(fact.c.period >= period.start)
+    if period.end:
+        conditions.append(fact.c.period <= period.end)
+    return conditions
+
+
+# --- running ------------------------------------------------------------------------------------
+
+@dataclass
+class QueryResult:
+    """Figures and everything needed to describe them."""
+
+    spec: QuerySpec
+    source: Source
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    total_rows: int
+    releases: list[ReleaseInfo]
+    coverage: tuple[dt.date, dt.date] | None
+    complete: bool | None
+    caveats: list[str] = field(default_factory=list)
+
+
+async def run(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> QueryResult:
+    """Answer a spec with one SQL statement."""
+    the_plan = plan(spec, catalog)
+    result = await conn.execute(the_plan.statement)
+    raw_rows = result.mappings().all()
+    return shape(the_plan, raw_rows, catalog)
+
+
+def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:  # noqa: ANN001
+    spec = the_plan.spec
+    coverage_months = catalog.current.get(the_plan.revision_key, {})
+    covered = sorted(coverage_months)
+    release_ids: set[int] = set()
+    rows: list[dict[str, Any]] = []
+    total = 0
+    for raw in raw_rows:
+        total = raw["_total"]
+        if raw["_releases"]:
+            release_ids.update(int(x) for x in str(raw["_releases"]).split(","))
+        row: dict[str, Any] = {}
+        for name in the_plan.key_columns:
+            row[name] = _format_key(name, raw[name])
+            if name == "category":
+                row["category_name"] = raw[name]
+                row[name] = category_slug(raw[name])
+        for name in the_plan.measure_columns:
+            row[name] = _format_measure(name, raw[name])
+        if spec.grain:
+            row["period_complete"] = _period_complete(spec, raw[spec.grain], coverage_months)
+        if not spec.keys and raw["_facts"] == 0:
+            # No fact matched: zero where the data covers the period, unknown where it does not.
+            known = any(_in_request(spec, m) for m in covered)
+            for name in the_plan.measure_columns:
+                row[name] = 0 if known and name != "rate" else None
+        rows.append(row)
+    columns = _output_columns(the_plan)
+    complete = _request_complete(spec, coverage_months, catalog, the_plan.source)
+    return QueryResult(
+        spec=spec, source=the_plan.source, columns=columns, rows=rows, total_rows=total,
+        releases=[catalog.release_by_id[i] for i in sorted(release_ids) if i in catalog.release_by_id],
+        coverage=(covered[0], covered[-1]) if covered else None, complete=complete,
+        caveats=_caveats(spec, the_plan.source, rows, complete, covered),
+    )
+
+
+def _output_columns(the_plan: Plan) -> list[str]:
+    columns = []
+    for name in the_plan.key_columns:
+        columns.append(name)
+        if name == "category":
+            columns.append("category_name")
+    columns.extend(the_plan.measure_columns)
+    if the_plan.spec.grain:
+        columns.append("period_complete")
+    return columns
+
+
+def _format_key(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name == "month":
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value[:10])
+        return f"{value:%Y-%m}"
+    if name == "quarter":
+        return f"{value // 10}-Q{value % 10}"
+    if name == "fiscal_quarter":
+        return f"FY{value // 10}-Q{value % 10}"
+    return value
+
+
+def _format_measure(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in {"quantity_lbs", "quantity_kg"}:
+        return round(float(value), 6)
+    if name == "rate":
+        return float(value)
+    return int(value)
+
+
+def grain_months(grain: str, key: Any) -> list[dt.date]:
+    """The months a period key spans."""
+    if grain == "month":
+        if isinstance(key, str):
+            key = dt.date.fromisoformat(key[:10])
+        return [dt.date(key.year, key.month, 1)]
+    if grain == "quarter":
+        year, q = divmod(int(key), 10)
+        return [dt.date(year, 3 * (q - 1) + i, 1) for i in (1, 2, 3)]
+    if grain == "fiscal_quarter":
+        fy, q = divmod(int(key), 10)
+        start = dt.date(fy - 1, 10, 1)
+        months = [start]
+        for _ in range(3 * q - 1):
+            months.append(_next_month(months[-1]))
+        return months[-3:]
+    if grain == "fiscal_year":
+        months = [dt.date(int(key) - 1, 10, 1)]
+        for _ in range(11):
+            months.append(_next_month(months[-1]))
+        return months
+    if grain == "calendar_year":
+        return [dt.date(int(key), m, 1) for m in range(1, 13)]
+    return [dt.date(int(key), 1, 1)]  # year: annual data
+
+
+def _in_request(spec: QuerySpec, month: dt.date) -> bool:
+    if spec.dataset.time == "year":
+        year = month.year
+        return ((not spec.years or year in spec.years)
+                and (spec.year_from is None or year >= spec.year_from)
+                and (spec.year_to is None or year <= spec.year_to))
+    return spec.period.contains(month)
+
+
+def _period_complete(spec: QuerySpec, key: Any, coverage: dict[dt.date, int]) -> bool:
+    """True when the row's figure spans its whole period: every month in the data and requested."""
+    months = grain_months(spec.grain, key)
+    return all(m in coverage and _in_request(spec, m) for m in months)
+
+
+def _request_complete(spec: QuerySpec, coverage: dict[dt.date, int], catalog: Catalog,
+                      source: Source) -> bool | None:
+    if spec.dataset.time == "year":
+        if not spec.years:
+            return None
+        return all(dt.date(y, 1, 1) in coverage for y in spec.years)
+    if not spec.period.is_bounded():
+        return None
+    months = _requested_months(spec, catalog, source)
+    return bool(months) and all(m in coverage for m in months)
+
+
+def _caveats(spec: QuerySpec, source: Source, rows: list[dict[str, Any]], complete: bool | None,
+             covered: list[dt.date]) -> list[str]:
+    notes = []
+    if source.caveat:
+        notes.append(source.caveat)
+    if covered and spec.dataset.time == "month" and covered[-1].month != 9:
+        last = covered[-1]
+        partial_fy = last.year + 1 if last.month >= 10 else last.year
+        partial_months = [m for m in covered if (m.year + 1 if m.month >= 10 else m.year) == partial_fy]
+        if not spec.period.is_bounded() or any(spec.period.contains(m) for m in partial_months):
+            notes.append(f"FY{partial_fy} is partial in {source.key}: data run through {last:%Y-%m}.")
+    if complete is False:
+        notes.append("The data do not cover every requested month; figures are for the months "
+                     "that are covered.")
+    if spec.grain and any(r.get("period_complete") is False for r in rows):
+        notes.append("Rows with period_complete=false cover only part of their period.")
+    if spec.dataset.name == "seizures" and ("state" in spec.filters or "state" in spec.group_by):
+        notes.append("Seizure states are those of the area of responsibility: El Paso covers NM "
+                     "and TX and Yuma AZ and CA; areas away from the Southwest Border list only "
+                     "the state of their headquarters (see /areas).")
+    if spec.dataset.name == "overdose_deaths" and "category" in spec.group_by:
+        notes.append("Drug categories overlap: a death involving several drugs counts in each.")
+    return notes

@@ -1,0 +1,171 @@
+"""Reference listings built from the catalog (and one query for seizure events)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.catalog import Catalog
+from app.datasets import DATASETS, GRAIN_DESCRIPTIONS
+from app.errors import InvalidParameter
+from app.models import SeizureEvent
+from app.params import category_slug, parse_query, split_list
+from app.render import release_summary
+
+
+def areas(catalog: Catalog, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    """Areas matching state / component / region / kind filters, by slug."""
+    rows = []
+    for area in catalog.areas:
+        if "state" in filters and not set(area.states) & set(filters["state"]):
+            continue
+        if "component" in filters and area.component not in filters["component"]:
+            continue
+        if "region" in filters and area.region not in filters["region"]:
+            continue
+        if "kind" in filters and area.kind != filters["kind"]:
+            continue
+        rows.append({
+            "slug": area.slug, "name": area.name, "kind": area.kind, "component": area.component,
+            "region": area.region, "states": list(area.states), "state_basis": area.state_basis,
+            "abbreviation": area.abbreviation, "aliases": list(area.aliases), "note": area.note,
+        })
+    return rows
+
+
+def releases(catalog: Catalog, dataset: str | None) -> list[dict[str, Any]]:
+    """Every release, newest first, with what it revised."""
+    current_by_release: dict[int, int] = {}
+    for months in catalog.current.values():
+        for release_id in months.values():
+            current_by_release[release_id] = current_by_release.get(release_id, 0) + 1
+    rows = []
+    for release in sorted(catalog.releases, key=lambda r: r.id, reverse=True):
+        if dataset and release.dataset != dataset:
+            continue
+        periods = catalog.revisions.get(release.id, [])
+        fmt = "%Y" if release.grain == "year" else "%Y-%m"
+        row = release_summary(release)
+        row.update({
+            "dataset": release.dataset,
+            "row_count": release.row_count,
+            "grain": release.grain,
+            "dimensions": list(release.dimensions),
+            "citation": release.citation,
+            "periods_new": release.periods_new,
+            "periods_revised": release.periods_revised,
+            "periods_unchanged": release.periods_unchanged,
+            "periods_superseded": release.periods_superseded,
+            "revised_periods": [p.strftime(fmt) for p, s in periods if s == "revised"],
+            "superseded_periods": [p.strftime(fmt) for p, s in periods if s == "superseded"],
+            "current_periods": current_by_release.get(release.id, 0),
+        })
+        rows.append(row)
+    return rows
+
+
+def datasets(catalog: Catalog) -> list[dict[str, Any]]:
+    """The registry, with accepted values and coverage from the loaded data."""
+    out = []
+    for dataset in DATASETS.values():
+        dims = []
+        for dim in dataset.dimensions:
+            dims.append({"name": dim.name, "synonyms": list(dim.synonyms),
+                         "description": dim.description,
+                         "values": _values(catalog, dataset.name, dim.name)})
+        sources = []
+        for source in dataset.sources or ():
+            months = catalog.coverage(source.key)
+            sources.append({
+                "key": source.key, "title": source.title, "dimensions": sorted(source.dimensions),
+                "only_region": sorted(source.regions) if source.regions else None,
+                "only_component": sorted(source.components) if source.components else None,
+                "exact": source.exact, "caveat": source.caveat,
+                "loaded": bool(months),
+                "coverage": {"first_month": f"{months[0]:%Y-%m}", "last_month": f"{months[-1]:%Y-%m}",
+                             "months": len(months)} if months else None,
+            })
+        entry: dict[str, Any] = {
+            "name": dataset.name, "path": dataset.path, "title": dataset.title,
+            "description": dataset.description,
+            "measures": [{"name": m.name, "unit": m.unit, "description": m.description}
+                         for m in dataset.measures],
+            "dimensions": dims,
+            "grains": [{"name": g, "description": GRAIN_DESCRIPTIONS[g]} for g in dataset.grains],
+            "sources": sources,
+        }
+        if dataset.time == "year":
+            years = catalog.coverage("overdose_deaths")
+            entry["coverage"] = ({"first_year": years[0].year, "last_year": years[-1].year}
+                                 if years else None)
+        out.append(entry)
+    return out
+
+
+def _values(catalog: Catalog, dataset: str, dim: str) -> list[str]:
+    if dim == "drug":
+        return [d.slug for d in catalog.drugs]
+    if dim == "area":
+        return [a.slug for a in catalog.areas]
+    if dim == "state":
+        codes = sorted(catalog.states)
+        return ["US", *codes] if dataset == "overdose_deaths" else codes
+    if dim == "component":
+        return ["OFO", "USBP"]
+    if dim == "category":
+        return sorted({category_slug(v) for v in catalog.values.get((dataset, dim), [])})
+    return catalog.values.get((dataset, dim), [])
+
+
+def event_filters(catalog: Catalog, raw: dict[str, str]) -> dict[str, Any]:
+    """Validate /seizure-events filters with the same rules as the data endpoints."""
+    out: dict[str, Any] = {}
+    wanted = {k: raw[k] for k in ("state", "drug") if k in raw}
+    if wanted:
+        spec = parse_query("seizures", wanted, catalog)
+        out.update(spec.filters)
+    if "port" in raw:
+        out["port"] = [p.lower() for p in split_list(raw["port"])]
+    for name in ("from", "to"):
+        if name in raw:
+            try:
+                out[name] = dt.date.fromisoformat(raw[name])
+            except ValueError:
+                raise InvalidParameter(name, raw[name], f"{name} must be a date YYYY-MM-DD") from None
+    if "from" in out and "to" in out and out["from"] > out["to"]:
+        raise InvalidParameter("from", raw["from"], "from is after to")
+    return out
+
+
+async def seizure_events(conn: AsyncConnection, catalog: Catalog,
+                         filters: dict[str, Any]) -> list[dict[str, Any]]:
+    table = SeizureEvent.__table__
+    query = select(table).order_by(table.c.event_date, table.c.slug)
+    if "state" in filters:
+        query = query.where(table.c.state.in_(filters["state"]))
+    if "drug" in filters:
+        query = query.where(table.c.drug_id.in_(filters["drug"]))
+    if "from" in filters:
+        query = query.where(table.c.event_date >= filters["from"])
+    if "to" in filters:
+        query = query.where(table.c.event_date <= filters["to"])
+    rows = []
+    for event in (await conn.execute(query)).mappings():
+        if "port" in filters and not any(p in event["port_of_entry"].lower() for p in filters["port"]):
+            continue
+        area = catalog.area_by_id.get(event["area_id"])
+        drug = catalog.drug_by_id.get(event["drug_id"])
+        rows.append({
+            "slug": event["slug"], "event_date": event["event_date"].isoformat(),
+            "date_precision": event["date_precision"], "place": event["place"],
+            "port_of_entry": event["port_of_entry"], "area": area.slug if area else None,
+            "state": event["state"], "drug": drug.slug if drug else None,
+            "quantity_lbs": event["quantity_lbs"], "quantity_qualifier": event["quantity_qualifier"],
+            "reported_value_usd": event["reported_value_usd"],
+            "value_qualifier": event["value_qualifier"], "description": event["description"],
+            "source": event["source"], "source_url": event["source_url"],
+        })
+    return rows
