@@ -242,3 +242,51 @@ class SeizureEvent(Base):
         Index(None, "event_date"),
         CheckConstraint("date_precision IN ('day', 'month')", name="date_precision"),
     )
+
+
+class SeizureRollup(Base):
+    """Current seizures pre-aggregated over some dimensions (see app/rollups.py): same columns
+    as `seizure`, the dropped dimensions NULL, `rollup` naming what is kept."""
+
+    __tablename__ = "seizure_rollup"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rollup: Mapped[str] = mapped_column(String(64))
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"))
+    period: Mapped[dt.date] = mapped_column(Date)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    drug_id: Mapped[int | None] = mapped_column(ForeignKey("drug.id"))
+    component: Mapped[str | None] = mapped_column(String(8))
+    region: Mapped[str | None] = mapped_column(String(32))
+    land_filter: Mapped[str | None] = mapped_column(String(16))
+    event_count: Mapped[int] = mapped_column(Integer)
+    quantity_lbs: Mapped[float] = mapped_column(Float(precision=53))
+    is_current: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index(None, "rollup", "period"),)
+
+
+class EncounterRollup(Base):
+    """Current encounters pre-aggregated over some dimensions (see app/rollups.py)."""
+
+    __tablename__ = "encounter_rollup"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rollup: Mapped[str] = mapped_column(String(64))
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(48))
+    period: Mapped[dt.date] = mapped_column(Date)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    component: Mapped[str | None] = mapped_column(String(8))
+    region: Mapped[str | None] = mapped_column(String(32))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    state: Mapped[str | None] = mapped_column(String(2))
+    demographic: Mapped[str | None] = mapped_column(String(48))
+    citizenship: Mapped[str | None] = mapped_column(String(64))
+    title_of_authority: Mapped[str | None] = mapped_column(String(16))
+    encounter_type: Mapped[str | None] = mapped_column(String(16))
+    encounter_count: Mapped[int] = mapped_column(Integer)
+    is_current: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index(None, "source", "rollup", "period"),)

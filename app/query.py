@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from app import rollups
 from app.catalog import Catalog, ReleaseInfo
 from app.datasets import LBS_TO_KG, Dataset, Source
 from app.errors import UnsupportedCombination
@@ -153,12 +154,15 @@ def revision_key(dataset: Dataset, source: Source) -> str:
     return "overdose_deaths" if dataset.time == "year" else source.key
 
 
-def plan(spec: QuerySpec, catalog: Catalog) -> Plan:
-    """Build the single SELECT that answers `spec`."""
+def plan(spec: QuerySpec, catalog: Catalog, *, use_rollups: bool = True) -> Plan:
+    """Build the single SELECT that answers `spec` (from a rollup when one holds its dimensions)."""
     dataset = spec.dataset
     source = choose_source(spec, catalog) if dataset.sources else Source(
         key=dataset.name, title=dataset.title, dimensions=frozenset(d.name for d in dataset.dimensions))
     fact = dataset.table
+    rollup = rollups.best_rollup(dataset.name, set(spec.filters) | set(spec.group_by)) if use_rollups else None
+    if rollup is not None:
+        fact = rollups.TABLES[dataset.name][1]
     columns: list = []
     key_columns: list[str] = []
     joins: list = []
@@ -175,7 +179,10 @@ def plan(spec: QuerySpec, catalog: Catalog) -> Plan:
         key_columns.append(spec.grain)
     measures = _measure_columns(dataset, fact)
     columns.extend(measures)
-    columns.append(distinct_ids(fact.c.release_id).label("_releases"))
+    if dataset.time == "year":
+        # Deaths are current cell by cell, so the releases behind a group come from the rows.
+        # Monthly data are current month by month: the catalog knows each month's release.
+        columns.append(distinct_ids(fact.c.release_id).label("_releases"))
     columns.append(func.count().label("_facts"))
     columns.append(func.count().over().label("_total"))
 
@@ -183,6 +190,8 @@ def plan(spec: QuerySpec, catalog: Catalog) -> Plan:
     for table, on in joins:
         statement = statement.join(table, on)
     statement = statement.where(*_where(spec, source, catalog, fact))
+    if rollup is not None:
+        statement = statement.where(fact.c.rollup == rollup.key)
     group_exprs = [c for c in columns if c.name in key_columns]
     if group_exprs:
         statement = statement.group_by(*(c.element for c in group_exprs))
@@ -335,7 +344,7 @@ def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:  # noqa: A
     total = 0
     for raw in raw_rows:
         total = raw["_total"]
-        if raw["_releases"]:
+        if raw.get("_releases"):
             release_ids.update(int(x) for x in str(raw["_releases"]).split(","))
         row: dict[str, Any] = {}
         for name in the_plan.key_columns:
@@ -353,6 +362,8 @@ def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:  # noqa: A
             for name in the_plan.measure_columns:
                 row[name] = 0 if known and name != "rate" else None
         rows.append(row)
+    if spec.dataset.time == "month" and rows:
+        release_ids.update(r for m, r in coverage_months.items() if _in_request(spec, m))
     columns = _output_columns(the_plan)
     complete = _request_complete(spec, coverage_months, catalog, the_plan.source)
     return QueryResult(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from app import rollups
 from app.db import database_urls, make_sync_engine
 from app.ingest.load import FACTS, bulk_insert, bump_data_version, ingest_paths, lock_for_writing
 from app.migrate import upgrade
@@ -179,6 +180,7 @@ def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
         rows = {}
         for dataset, data in payloads.items():
             rows[dataset] = _insert_facts(conn, dataset, data, release_ids, areas, drugs)
+            rollups.rebuild(conn, dataset)
         bump_data_version(conn)
     size = sum(len(d) for d in payloads.values())
     return SnapshotSummary(len(release_ids), rows, size)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 
+from app import rollups
 from app.ingest.formats import AreaRef, FileFormat
 from app.ingest.normalize import slugify
 from app.ingest.reader import ParsedFile, read_file
@@ -129,7 +130,10 @@ def load_parsed(
             results.append(load_release(conn, parsed))
             if progress:
                 progress(f"loaded {parsed.name}", 1)
-        if any(not r.already_loaded for r in results):
+        changed = {r.dataset for r in results if not r.already_loaded}
+        for dataset in sorted(changed):
+            rollups.rebuild(conn, dataset)
+        if changed:
             bump_data_version(conn)
     return results
 
