@@ -160,7 +160,10 @@ def plan(spec: QuerySpec, catalog: Catalog, *, use_rollups: bool = True) -> Plan
     source = choose_source(spec, catalog) if dataset.sources else Source(
         key=dataset.name, title=dataset.title, dimensions=frozenset(d.name for d in dataset.dimensions))
     fact = dataset.table
-    rollup = rollups.best_rollup(dataset.name, set(spec.filters) | set(spec.group_by)) if use_rollups else None
+    used = set(spec.filters) | set(spec.group_by)
+    if dataset.name == "seizures" and "state" in used:
+        used = (used - {"state"}) | {"area"}  # a seizure's state is its area's
+    rollup = rollups.best_rollup(dataset.name, used) if use_rollups else None
     if rollup is not None:
         fact = rollups.TABLES[dataset.name][1]
     columns: list = []
