@@ -122,7 +122,9 @@ def make_async_engine(urls: DatabaseURLs, *, pool_size: int = 5, timeout: float 
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=timeout,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per request. A connection lost in an outage fails
+        # one request (503), which invalidates the pool; the next request reconnects.
+        pool_pre_ping=False,
         pool_recycle=1800,
         connect_args={
             "connect_timeout": max(1, int(timeout)),

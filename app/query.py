@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, Select, String, case, cast, extract, func, literal, select
@@ -342,12 +343,15 @@ def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:  # noqa: A
     spec = the_plan.spec
     coverage_months = catalog.current.get(the_plan.revision_key, {})
     covered = sorted(coverage_months)
+    # Months both in the data and in the request: a row's period is complete when it has them all.
+    usable = frozenset(m for m in covered if _in_request(spec, m))
     release_ids: set[int] = set()
     rows: list[dict[str, Any]] = []
     total = 0
+    per_row_releases = spec.dataset.time == "year"
     for raw in raw_rows:
         total = raw["_total"]
-        if raw.get("_releases"):
+        if per_row_releases and raw["_releases"]:
             release_ids.update(int(x) for x in str(raw["_releases"]).split(","))
         row: dict[str, Any] = {}
         for name in the_plan.key_columns:
@@ -358,10 +362,10 @@ def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:  # noqa: A
         for name in the_plan.measure_columns:
             row[name] = _format_measure(name, raw[name])
         if spec.grain:
-            row["period_complete"] = _period_complete(spec, raw[spec.grain], coverage_months)
+            row["period_complete"] = usable.issuperset(grain_months(spec.grain, raw[spec.grain]))
         if not spec.keys and raw["_facts"] == 0:
             # No fact matched: zero where the data covers the period, unknown where it does not.
-            known = any(_in_request(spec, m) for m in covered)
+            known = bool(usable)
             for name in the_plan.measure_columns:
                 row[name] = 0 if known and name != "rate" else None
         rows.append(row)
@@ -413,8 +417,13 @@ def _format_measure(name: str, value: Any) -> Any:
     return int(value)
 
 
-def grain_months(grain: str, key: Any) -> list[dt.date]:
+@lru_cache(maxsize=4096)
+def grain_months(grain: str, key: Any) -> tuple[dt.date, ...]:
     """The months a period key spans."""
+    return tuple(_grain_months(grain, key))
+
+
+def _grain_months(grain: str, key: Any) -> list[dt.date]:
     if grain == "month":
         if isinstance(key, str):
             key = dt.date.fromisoformat(key[:10])
@@ -446,12 +455,6 @@ def _in_request(spec: QuerySpec, month: dt.date) -> bool:
                 and (spec.year_from is None or year >= spec.year_from)
                 and (spec.year_to is None or year <= spec.year_to))
     return spec.period.contains(month)
-
-
-def _period_complete(spec: QuerySpec, key: Any, coverage: dict[dt.date, int]) -> bool:
-    """True when the row's figure spans its whole period: every month in the data and requested."""
-    months = grain_months(spec.grain, key)
-    return all(m in coverage and _in_request(spec, m) for m in months)
 
 
 def _request_complete(spec: QuerySpec, coverage: dict[dt.date, int], catalog: Catalog,

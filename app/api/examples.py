@@ -1,8 +1,16 @@
-"""OpenAPI examples: real responses of this API on the official files in ../shared/data."""
+"""OpenAPI examples: real responses of this API on the official files in ../shared/data.
+
+examples.json is documentation, written by running the requests it lists against a database
+holding every file of ../shared/data (see the README); the API never serves figures from it.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+_RECORDED = json.loads((Path(__file__).with_name("examples.json")).read_text(encoding="utf-8"))
 
 ERROR_422 = {
     "error": {
@@ -16,19 +24,22 @@ ERROR_422 = {
     }
 }
 
-SEIZURES_EXAMPLE: dict[str, Any] = {"data": [], "meta": {}}
-ENCOUNTERS_EXAMPLE: dict[str, Any] = {"data": [], "meta": {}}
-DEATHS_EXAMPLE: dict[str, Any] = {"data": [], "meta": {}}
 
 
-def DATA_RESPONSES(example: dict[str, Any], csv_example: str | None = None) -> dict:  # noqa: N802
-    csv_text = csv_example or "(the same rows as CSV, with a header row)"
+def example_request(name: str) -> str:
+    return _RECORDED[name]["request"]
+
+
+def data_responses(name: str) -> dict[int | str, dict[str, Any]]:
+    """Responses of a data endpoint, with the recorded example (`name` as in examples.json)."""
+    recorded = _RECORDED[name]
     return {
         200: {
-            "description": "Rows and metadata; or CSV with `format=csv` / `Accept: text/csv`.",
+            "description": f"Rows and metadata (example: `GET {recorded['request']}`); or CSV with "
+            "`format=csv` / `Accept: text/csv`.",
             "content": {
-                "application/json": {"example": example},
-                "text/csv": {"schema": {"type": "string"}, "example": csv_text},
+                "application/json": {"example": recorded["json"]},
+                "text/csv": {"schema": {"type": "string"}, "example": recorded["csv"]},
             },
         },
         304: {"description": "Not modified: the `If-None-Match` ETag still matches."},

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
@@ -18,6 +18,9 @@ from app.params import parse_query
 from app.render import build_meta, csv_chunks, csv_filename, json_body
 
 CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+# Paths whose GET answers depend only on the data version and the query string.
+CACHEABLE_PREFIXES = ("/seizures", "/encounters", "/overdose-deaths", "/drugs", "/areas",
+                      "/releases", "/datasets", "/seizure-events", "/comparisons", "/claims")
 OUTPUT_PARAMS = {"format", "bom"}
 
 
@@ -50,71 +53,132 @@ class ResponseCache:
             self._items.popitem(last=False)
 
 
-def query_items(request: Request) -> list[tuple[str, str]]:
+def fold_params(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Query parameters in order, a repeated name folded into one comma list."""
     merged: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
+    for name, value in pairs:
         merged.setdefault(name, []).append(value)
     return [(name, ",".join(values)) for name, values in merged.items()]
 
 
-def wants_csv(request: Request, params: dict[str, str]) -> bool:
+def query_items(request: Request) -> list[tuple[str, str]]:
+    return fold_params(request.query_params.multi_items())
+
+
+def wants_csv(accept: str, params: dict[str, str]) -> bool:
     fmt = params.get("format")
     if fmt:
         return fmt.lower() == "csv"
-    accept = request.headers.get("accept", "")
     return "text/csv" in accept and "application/json" not in accept
 
 
-def make_etag(catalog: Catalog, request: Request, params: list[tuple[str, str]], csv: bool) -> str:
-    canonical = request.url.path + "?" + urlencode(sorted(params)) + ("#csv" if csv else "#json")
+def make_etag(fingerprint: str, path: str, params: list[tuple[str, str]], csv: bool) -> str:
+    canonical = path + "?" + urlencode(sorted(params)) + ("#csv" if csv else "#json")
     digest = hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()
-    return f'W/"{catalog.fingerprint}-{digest}"'
+    return f'W/"{fingerprint}-{digest}"'
 
 
-def etag_matches(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match")
-    if not header:
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
         return False
-    if header.strip() == "*":
+    if if_none_match.strip() == "*":
         return True
     opaque = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == opaque for tag in header.split(","))
+    return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
 
 
 def cache_headers(etag: str) -> dict[str, str]:
     return {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept, Accept-Encoding"}
 
 
+@dataclass
+class Lookup:
+    """What the cache knows about a GET before any handler runs."""
+
+    etag: str
+    headers: dict[str, str]
+    as_csv: bool
+    not_modified: bool
+    cached: CachedBody | None
+
+
+async def lookup(state: Any, path: str, params: list[tuple[str, str]], accept: str,
+                 if_none_match: str | None) -> Lookup:
+    """ETag, 304 and cache decision for a request (shared by the fast path and the handlers)."""
+    catalogs: CatalogCache = state.catalogs
+    catalog = await catalogs.get()
+    as_csv = wants_csv(accept, dict(params))
+    etag = make_etag(catalog.fingerprint, path, params, as_csv)
+    not_modified = etag_matches(if_none_match, etag)
+    cached = None if (as_csv or not_modified) else state.responses.get(etag)
+    return Lookup(etag, cache_headers(etag), as_csv, not_modified, cached)
+
+
 Builder = Callable[[Catalog, dict[str, str]], Awaitable[tuple[Any, dict[str, Any], list[str]]]]
 
 
 async def cached_json(request: Request, build: Builder) -> Response:
-    """Serve a JSON document that depends only on the data version and the query string.
+    """Serve a document that depends only on the data version and the query string.
 
     `build(catalog, params)` returns (data, meta, csv_columns); CSV is offered when columns are
     given and the data is a list of rows.
     """
     state = request.app.state
     params_list = query_items(request)
-    params = dict(params_list)
-    catalogs: CatalogCache = state.catalogs
-    catalog = await catalogs.get()
-    as_csv = wants_csv(request, params)
-    etag = make_etag(catalog, request, params_list, as_csv)
-    headers = cache_headers(etag)
-    if etag_matches(request, etag):
-        return Response(status_code=304, headers=headers)
-    if not as_csv:
-        hit = state.responses.get(etag)
-        if hit is not None:
-            return Response(hit.body, media_type=hit.media_type, headers=headers)
-    data, meta, columns = await build(catalog, params)
-    if as_csv and columns:
-        return csv_response(request, data, columns, params_list, headers)
+    found = await lookup(state, request.url.path, params_list, request.headers.get("accept", ""),
+                         request.headers.get("if-none-match"))
+    if found.not_modified:
+        return Response(status_code=304, headers=found.headers)
+    if found.cached is not None:
+        return Response(found.cached.body, media_type=found.cached.media_type, headers=found.headers)
+    catalog = await state.catalogs.get()
+    data, meta, columns = await build(catalog, dict(params_list))
+    if found.as_csv and columns:
+        return csv_response(request, data, columns, params_list, found.headers)
     body = json_body(data, meta)
-    state.responses.put(etag, CachedBody(body, "application/json"))
-    return Response(body, media_type="application/json", headers=headers)
+    state.responses.put(found.etag, CachedBody(body, "application/json"))
+    return Response(body, media_type="application/json", headers=found.headers)
+
+
+class CachedResponses:
+    """ASGI fast path: answer a GET from the response cache (or with a 304) before routing.
+
+    Only bodies a handler has rendered for a valid request are ever cached, under an ETag that
+    embeds the data version, so the fast path serves nothing the handler would not.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if (scope["type"] != "http" or scope["method"] != "GET"
+                or not scope["path"].startswith(CACHEABLE_PREFIXES)):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        params = fold_params(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        try:
+            found = await lookup(scope["app"].state, scope["path"], params,
+                                 headers.get("accept", ""), headers.get("if-none-match"))
+        except Exception:  # noqa: BLE001  (the handler path reports errors properly)
+            await self.app(scope, receive, send)
+            return
+        if found.not_modified:
+            await self._send(send, 304, found.headers, b"", None)
+        elif found.cached is not None:
+            await self._send(send, 200, found.headers, found.cached.body, found.cached.media_type)
+        else:
+            await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _send(send: Any, status: int, headers: dict[str, str], body: bytes,
+                    media_type: str | None) -> None:
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        if media_type:
+            raw.append((b"content-type", media_type.encode("latin-1")))
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
 
 
 def csv_response(request: Request, rows: list[dict[str, Any]], columns: list[str],
