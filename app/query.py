@@ -121,7 +121,8 @@ def _combinable(sources: list[Source]) -> dict[str, dict[str, Any]]:
 
 def _requested_months(spec: QuerySpec, catalog: Catalog, source: Source) -> list[dt.date]:
     """Every month the period filter asks for, within the span any release covers."""
-    all_months = sorted({m for months in catalog.current.values() for m in months if m.day == 1})
+    all_months = sorted({m for key, months in catalog.current.items() if key != "overdose_deaths"
+                         for m in months})
     if not all_months:
         return []
     first = min(all_months[0], spec.period.start or all_months[0])
