@@ -165,12 +165,10 @@ class Seizure(Base):
     )
 
 
-class Encounter(Base):
-    """CBP / OHSS encounters; a column is NULL where the release does not carry that dimension."""
+class EncounterColumns:
+    """The columns encounter facts and their rollups share; a column is NULL where the release
+    (or the rollup) does not carry that dimension."""
 
-    __tablename__ = "encounter"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(48))
     period: Mapped[dt.date] = mapped_column(Date)
@@ -185,6 +183,14 @@ class Encounter(Base):
     encounter_type: Mapped[str | None] = mapped_column(String(16))
     encounter_count: Mapped[int] = mapped_column(Integer)
     is_current: Mapped[bool] = mapped_column(Boolean)
+
+
+class Encounter(EncounterColumns, Base):
+    """CBP / OHSS encounters, one release's figure for a month and its dimensions."""
+
+    __tablename__ = "encounter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
     __table_args__ = (
         Index(None, "source", "is_current", "period"),
@@ -267,26 +273,12 @@ class SeizureRollup(Base):
     __table_args__ = (Index(None, "rollup", "period"),)
 
 
-class EncounterRollup(Base):
+class EncounterRollup(EncounterColumns, Base):
     """Current encounters pre-aggregated over some dimensions (see app/rollups.py)."""
 
     __tablename__ = "encounter_rollup"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rollup: Mapped[str] = mapped_column(String(64))
-    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"))
-    source: Mapped[str] = mapped_column(String(48))
-    period: Mapped[dt.date] = mapped_column(Date)
-    fiscal_year: Mapped[int] = mapped_column(Integer)
-    component: Mapped[str | None] = mapped_column(String(8))
-    region: Mapped[str | None] = mapped_column(String(32))
-    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
-    state: Mapped[str | None] = mapped_column(String(2))
-    demographic: Mapped[str | None] = mapped_column(String(48))
-    citizenship: Mapped[str | None] = mapped_column(String(64))
-    title_of_authority: Mapped[str | None] = mapped_column(String(16))
-    encounter_type: Mapped[str | None] = mapped_column(String(16))
-    encounter_count: Mapped[int] = mapped_column(Integer)
-    is_current: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index(None, "source", "rollup", "period"),)
