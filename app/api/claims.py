@@ -1,5 +1,144 @@
-"""Routes for claims (to be built)."""
+"""GET /claims, GET /claims/{claim_id}, POST /claims/verify: claims checked live against the data."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["claims"])
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.api.comparison_examples import VERIFY_EXAMPLE_BODY, comparison_responses
+from app.api.respond import cached_json
+from app.catalog import Catalog
+from app.claims import registry, wording
+from app.claims.evaluate import claim_document, evaluate_claim, evaluate_claims
+from app.claims.spec import ClaimSpec
+from app.errors import InvalidParameter
+from app.render import json_body
+
+RULES = {
+    "verdicts": list(wording.VERDICTS),
+    "wording": wording.RULES,
+    "approximately": wording.APPROXIMATELY_RULE,
+    "overall": wording.OVERALL_RULE,
+    "share": "A share is sum(part) / sum(base), part and base from the same source; a zero base "
+             "or a period without data gives no verdict ('no data'), never a wrong one.",
+}
+
+
+class ClaimBodyRoute(APIRoute):
+    """Name a fault in a submitted claim by its path (definitions[0].measure), not its last key."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                raise body_error(exc) from None
+
+        return route
+
+
+router = APIRouter(tags=["claims"], route_class=ClaimBodyRoute)
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+async def current_catalog(request: Request) -> Catalog:
+    return await request.app.state.catalogs.get()
+
+
+async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    async with request.app.state.engine.connect() as conn:
+        yield conn
+
+
+CatalogDep = Annotated[Catalog, Depends(current_catalog)]
+ConnectionDep = Annotated[AsyncConnection, Depends(connection)]
+
+
+@router.get("/claims", summary="Every claim of the article, checked live",
+            responses=comparison_responses("/claims"))
+async def list_claims(request: Request, params: Annotated[NoParams, Query()]) -> Response:
+    """Every claim of the article (New York Post, June 2022), evaluated now: our wording, the
+    quoted words, the comparator, the primary definition and each alternative with numerator,
+    denominator, value, verdict and the request reproducing each number, and the overall verdict.
+    """
+
+    async def build(catalog: Catalog, _raw: dict[str, str]):
+        async with request.app.state.engine.connect() as conn:
+            results = await evaluate_claims(conn=conn, catalog=catalog,
+                                            claims=registry.registry().claims)
+        data = [claim_document(r) for r in results]
+        return data, _meta(catalog, row_count=len(data)), None
+
+    return await cached_json(request, build)
+
+
+@router.get("/claims/{claim_id}", summary="One claim, checked live",
+            responses=comparison_responses("/claims/{claim_id}"))
+async def get_claim(request: Request, params: Annotated[NoParams, Query()],
+                    claim_id: Annotated[str, Path(description="Claim id, e.g. "
+                                                  "`encounters-four-sectors` (see GET /claims).",
+                                                  examples=["fentanyl-caaz-port-share"])]) -> Response:
+    """One claim evaluated now (unknown id: 404 listing the valid ids)."""
+    claim = registry.find_claim(claim_id)
+
+    async def build(catalog: Catalog, _raw: dict[str, str]):
+        async with request.app.state.engine.connect() as conn:
+            result = await evaluate_claim(conn=conn, catalog=catalog, claim=claim)
+        return claim_document(result), _meta(catalog), None
+
+    return await cached_json(request, build)
+
+
+@router.post("/claims/verify", summary="Check a claim you submit",
+             responses=comparison_responses("/claims/verify"))
+async def verify_claim(
+    claim: Annotated[ClaimSpec, Body(openapi_examples={"share": {
+        "summary": "A share of seizures", "value": VERIFY_EXAMPLE_BODY}})],
+    catalog: CatalogDep, conn: ConnectionDep,
+) -> Response:
+    """Evaluate a claim written in the form of seed/claims.json: a comparator (`>`, `<`, `>=`,
+    `<=`, `about`, `nearly` and the value X) and definitions (dataset, measure, filters, and for
+    a share the part and the base). Filters are the data endpoints' query parameters, checked the
+    same way: a bad one is a 422 naming it and the accepted values."""
+    result = await evaluate_claim(conn=conn, catalog=catalog, claim=claim)
+    return Response(json_body(claim_document(result), _meta(catalog)),
+                    media_type="application/json")
+
+
+def _meta(catalog: Catalog, **extra: Any) -> dict[str, Any]:
+    return {**extra, "rules": RULES, "data_version": catalog.version}
+
+
+def body_error(exc: RequestValidationError) -> InvalidParameter:
+    """The first validation fault of a body as the project's 422 error."""
+    first = exc.errors()[0]
+    path = ""
+    for part in first.get("loc", ()):
+        if part == "body":
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    value = first.get("input")
+    if not isinstance(value, str | int | float | bool | type(None)):
+        value = None
+    accepted = None
+    expected = (first.get("ctx") or {}).get("expected")
+    if expected:
+        accepted = [v.strip(" '") for v in str(expected).replace(" or ", ",").split(",") if v.strip(" '")]
+    error = InvalidParameter(path or "body", value, f"{path or 'body'}: {message}", accepted)
+    if len(exc.errors()) > 1:
+        error.details["other_errors"] = [
+            {"parameter": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+             "message": e.get("msg")} for e in exc.errors()[1:]]
+    return error

@@ -1,0 +1,515 @@
+"""Comparisons computed from the data: shares, seizures vs encounters, ports vs between, change.
+
+Every figure is parse_query + query.run, the path /seizures takes, so a comparison cannot disagree
+with the data endpoints. A share is sum(part) / sum(base), both answered from the same source; never
+a mean of ratios. The part is always counted within the base: numerator = common + base + part
+filters, denominator = common + base filters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app import query
+from app.catalog import Catalog, ReleaseInfo
+from app.datasets import DATASETS, Dataset
+from app.errors import InvalidParameter, UnsupportedCombination
+from app.params import MAX_LIMIT, QuerySpec, parse_query
+from app.render import build_meta
+
+SHARE_PATHS = {"seizures": "/comparisons/seizure-share", "encounters": "/comparisons/encounter-share"}
+ADDITIVE_MEASURES = ("quantity_lbs", "quantity_kg", "event_count", "encounter_count", "deaths")
+BASES: dict[str, dict[str, str]] = {
+    "nationwide": {},
+    "southwest": {"region": "southwest"},
+    "southwest-ofo": {"region": "southwest", "component": "ofo"},
+    "southwest-usbp": {"region": "southwest", "component": "usbp"},
+    "ofo": {"component": "ofo"},
+    "usbp": {"component": "usbp"},
+}
+PERIOD_FORMS = ["FY2021", "2021", "2021-10", "2021-10..2022-04", "2019..2021"]
+MAX_GROUPS = 10
+SHARE_RULE = ("share = sum of the measure over the part / sum over the base, both from one "
+              "source and one query each; never a mean of ratios. A zero base gives a null share.")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One aggregated number, the request that reproduces it and the releases behind it."""
+
+    value: float | int | None
+    request: str
+    filters: dict[str, Any]
+    source: str | None
+    releases: tuple[ReleaseInfo, ...]
+    complete: bool | None
+    note: str | None = None
+    caveats: tuple[str, ...] = ()
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "value": self.value, "request": self.request, "filters": self.filters,
+            "source": self.source,
+            "releases": [{"id": r.id, "file_name": r.file_name} for r in self.releases],
+            "complete": self.complete, "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Ratio:
+    value: float | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class MemberShare:
+    """One member of a share's part (an area, a state, a component) against the whole base."""
+
+    member: str
+    name: str
+    value: float | int | None
+    share: float | None
+    request: str
+
+
+@dataclass(frozen=True)
+class Share:
+    """A part as a share of its base, with the part's per-member breakdown."""
+
+    dataset: str
+    measure: str
+    part: dict[str, str]
+    numerator: Figure
+    denominator: Figure
+    value: float | None
+    note: str | None
+    members: tuple[MemberShare, ...]
+    request: str | None
+
+    @property
+    def figures(self) -> tuple[Figure, Figure]:
+        return self.numerator, self.denominator
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """A group of states: its share of Southwest seizures beside its share of encounters."""
+
+    states: str
+    seizures: Share
+    encounters: Share
+    ratio: float | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A measure in two periods: absolute and percent change."""
+
+    before_period: str
+    after_period: str
+    before: Figure
+    after: Figure
+    absolute_change: float | int | None
+    percent_change: float | None
+    note: str | None
+
+
+# --- public service functions -------------------------------------------------------------------
+
+async def figure(*, conn: AsyncConnection, catalog: Catalog, dataset: str, measure: str,
+                 filters: dict[str, str], label: str = "{}") -> Figure:
+    """Compute one figure from raw query filters (the parameters of the data endpoint)."""
+    ds = _dataset(dataset)
+    _check_measure(ds, measure, additive=False)
+    return await _figure(conn, catalog, ds, measure, filters, label)
+
+
+def ratio(numerator: float | int | None, denominator: float | int | None) -> Ratio:
+    """Divide two sums; null with a reason when either is missing or the base is zero."""
+    if numerator is None or denominator is None:
+        return Ratio(None, "no data for the period: the share is null")
+    if denominator == 0:
+        return Ratio(None, "the base is zero for the period: a share of nothing is undefined")
+    return Ratio(numerator / denominator, None)
+
+
+async def share(*, conn: AsyncConnection, catalog: Catalog, dataset: str, measure: str,
+                common: dict[str, str], base: dict[str, str], part: dict[str, str],
+                labels: tuple[str, str, str] = ("{}", "base_{}", "part_{}"),
+                breakdown: bool = True) -> Share:
+    """Compute a part as a share of a base, with the per-member breakdown of the part."""
+    (result,) = await shares(conn=conn, catalog=catalog, dataset=dataset, measure=measure,
+                             common=common, base=base, parts=[part], labels=labels,
+                             breakdown=breakdown)
+    return result
+
+
+async def shares(*, conn: AsyncConnection, catalog: Catalog, dataset: str, measure: str,
+                 common: dict[str, str], base: dict[str, str], parts: Sequence[dict[str, str]],
+                 labels: tuple[str, str, str] = ("{}", "base_{}", "part_{}"),
+                 breakdown: bool = True) -> list[Share]:
+    """Compute several parts as shares of one base, every figure from one source."""
+    ds = _dataset(dataset)
+    _check_measure(ds, measure, additive=True)
+    common_label, base_label, part_label = labels
+    _parse(ds, common, catalog, common_label)
+    _check_layer(ds, base, base_label)
+    for part in parts:
+        if not part:
+            raise InvalidParameter(part_label.format("").rstrip("_.") or "part", None,
+                                   "the part is empty: give at least one part filter, e.g. "
+                                   "part_area=san-diego-field-office")
+        _check_layer(ds, part, part_label)
+    denominator_raw = _narrow(ds, catalog, common, base, base_label)
+    numerator_raws = [_narrow(ds, catalog, denominator_raw, part, part_label) for part in parts]
+    source = _common_source(ds, catalog, numerator_raws)
+    if source is not None:
+        denominator_raw = {**denominator_raw, "source": source}
+        numerator_raws = [{**raw, "source": source} for raw in numerator_raws]
+        _check_base_on_source(ds, catalog, denominator_raw, source)
+    denominator = await _figure(conn, catalog, ds, measure, denominator_raw)
+    out = []
+    for part, raw in zip(parts, numerator_raws, strict=True):
+        numerator = await _figure(conn, catalog, ds, measure, raw)
+        members: tuple[MemberShare, ...] = ()
+        if breakdown and numerator.value is not None:
+            members = await _members(conn, catalog, ds, measure, raw, part, denominator.value)
+        quotient = ratio(numerator.value, denominator.value)
+        request = (share_request(dataset=ds.name, measure=measure, common=common, base=base,
+                                 part=part) if ds.name in SHARE_PATHS else None)
+        out.append(Share(dataset=ds.name, measure=measure, part=dict(part), numerator=numerator,
+                         denominator=denominator, value=quotient.value, note=quotient.note,
+                         members=members, request=request))
+    return out
+
+
+async def seizures_vs_encounters(*, conn: AsyncConnection, catalog: Catalog, groups: str,
+                                 measure: str, seizure_filters: dict[str, str],
+                                 period: dict[str, str]) -> list[GroupComparison]:
+    """Compare each group of states' share of Southwest seizures with its share of encounters."""
+    states = parse_groups(groups)
+    if not period:
+        raise InvalidParameter("fiscal_year", None, "give a period (fiscal_year, calendar_year, "
+                               "month, or from and to): seizures and encounters must cover the "
+                               "same months")
+    parts = [{"state": group} for group in states]
+    labels = ("{}", "base_{}", "groups")
+    seized = await shares(conn=conn, catalog=catalog, dataset="seizures", measure=measure,
+                          common={**seizure_filters, **period}, base={"region": "southwest"},
+                          parts=parts, labels=labels)
+    encountered = await shares(conn=conn, catalog=catalog, dataset="encounters",
+                               measure="encounter_count", common={"region": "southwest", **period},
+                               base={}, parts=parts, labels=labels)
+    out = []
+    for group, by_seizure, by_encounter in zip(states, seized, encountered, strict=True):
+        quotient = ratio(by_seizure.value, by_encounter.value)
+        note = quotient.note
+        figures = (*by_seizure.figures, *by_encounter.figures)
+        if quotient.value is not None and any(f.complete is False for f in figures):
+            quotient, note = Ratio(None, None), ("the data do not cover the whole period for "
+                                                 "both datasets: no ratio")
+        elif by_encounter.value == 0:
+            note = "the group has no encounters in the period: the ratio is undefined"
+        out.append(GroupComparison(states=group, seizures=by_seizure, encounters=by_encounter,
+                                   ratio=quotient.value, note=note))
+    return out
+
+
+async def ports_vs_between(*, conn: AsyncConnection, catalog: Catalog, measure: str,
+                           filters: dict[str, str]) -> list[Share]:
+    """Split seizures between ports of entry (OFO) and Border Patrol (USBP)."""
+    return await shares(conn=conn, catalog=catalog, dataset="seizures", measure=measure,
+                        common=filters, base={},
+                        parts=[{"component": "ofo"}, {"component": "usbp"}], breakdown=False)
+
+
+async def change(*, conn: AsyncConnection, catalog: Catalog, dataset: str, measure: str,
+                 filters: dict[str, str], before: str, after: str) -> Change:
+    """Compute a measure in two periods and the change between them."""
+    ds = _dataset(dataset)
+    _check_measure(ds, measure, additive=False)
+    _parse(ds, filters, catalog)
+    raws = [{**filters, **period_params(ds, before, "before")},
+            {**filters, **period_params(ds, after, "after")}]
+    first, second = await _figures_on_one_source(conn, catalog, ds, measure, raws)
+    absolute = percent = note = None
+    if first.value is None or second.value is None:
+        note = "no data for one of the periods"
+    else:
+        absolute = second.value - first.value
+        if isinstance(absolute, float):
+            absolute = round(absolute, 6)
+        if first.value == 0:
+            note = "the earlier value is zero: no percent change"
+        else:
+            percent = (second.value - first.value) / first.value * 100
+    return Change(before_period=before, after_period=after, before=first, after=second,
+                  absolute_change=absolute, percent_change=percent, note=note)
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+def parse_groups(text: str) -> list[str]:
+    """Split `CA,AZ;NM,TX` into groups of states."""
+    groups = [g.strip().strip(",") for g in text.split(";")]
+    if not text.strip() or any(not g for g in groups):
+        raise InvalidParameter("groups", text, "groups are comma lists of states separated by "
+                               "';', e.g. CA,AZ;NM,TX, and none may be empty")
+    if len(groups) > MAX_GROUPS:
+        raise InvalidParameter("groups", text, f"at most {MAX_GROUPS} groups")
+    return groups
+
+
+_FY = re.compile(r"^FY(\d{4})$", re.IGNORECASE)
+_YEAR = re.compile(r"^\d{4}$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def period_params(dataset: Dataset, text: str, name: str) -> dict[str, str]:
+    """Turn `FY2021`, `2021`, `2021-10` or a range `a..b` into the data endpoint's period filters."""
+    value = text.strip()
+    start, _, end = value.partition("..")
+    monthly = dataset.time == "month"
+    if _FY.match(value) and monthly:
+        return {"fiscal_year": value[2:]}
+    if _YEAR.match(value):
+        return {"calendar_year" if monthly else "year": value}
+    if _MONTH.match(value) and monthly:
+        return {"month": value}
+    if end and _MONTH.match(start) and _MONTH.match(end) and monthly:
+        return {"from": start, "to": end}
+    if end and _YEAR.match(start) and _YEAR.match(end):
+        return {"from": f"{start}-01", "to": f"{end}-12"} if monthly else {"from": start, "to": end}
+    forms = PERIOD_FORMS if monthly else ["2021", "2019..2021"]
+    raise InvalidParameter(name, text, f"{name} must be a period written like "
+                           + ", ".join(forms) + ("" if monthly else " (overdose deaths are annual)"),
+                           forms)
+
+
+def share_request(*, dataset: str, measure: str, common: dict[str, str], base: dict[str, str],
+                  part: dict[str, str]) -> str:
+    """The /comparisons request that reproduces a share."""
+    items = [("measure", measure), *common.items()]
+    items += [(f"part_{k}", v) for k, v in part.items()]
+    items += [(f"base_{k}", v) for k, v in base.items()]
+    return f"{SHARE_PATHS[dataset]}?{urlencode(items, safe=',')}"
+
+
+def request_url(path: str, raw: dict[str, str]) -> str:
+    return f"{path}?{urlencode(list(raw.items()), safe=',')}" if raw else path
+
+
+# --- internals ----------------------------------------------------------------------------------
+
+def _dataset(name: str) -> Dataset:
+    if name not in DATASETS:
+        raise InvalidParameter("dataset", name, f"unknown dataset {name!r}", sorted(DATASETS))
+    return DATASETS[name]
+
+
+def _check_measure(ds: Dataset, measure: str, *, additive: bool) -> None:
+    names = [m for m in ds.measure_names if m in ADDITIVE_MEASURES or not additive]
+    if measure not in names:
+        reason = "cannot be summed into a share" if measure in ds.measure_names else "is unknown"
+        raise InvalidParameter("measure", measure, f"measure {measure!r} {reason} for {ds.name}",
+                               names)
+
+
+def has_releases(catalog: Catalog, dataset: str) -> bool:
+    return any(r.dataset == dataset for r in catalog.releases)
+
+
+def _parse(ds: Dataset, raw: dict[str, str], catalog: Catalog, label: str = "{}") -> QuerySpec:
+    """Validate raw filters through parse_query, naming a fault as the caller's parameter."""
+    if catalog.is_empty:
+        # An empty database has no drugs, areas or states to check values against: check the
+        # names and the period only (nothing is queried: every figure is "no data").
+        raw = {k: v for k, v in raw.items() if ds.dimension(k) is None}
+    try:
+        return parse_query(ds.name, raw, catalog)
+    except InvalidParameter as exc:
+        exc.details["parameter"] = label.format(exc.details.get("parameter"))
+        raise
+
+
+def _check_layer(ds: Dataset, layer: dict[str, str], label: str) -> None:
+    for name, value in layer.items():
+        if ds.dimension(name) is None:
+            accepted = [label.format(d.name) for d in ds.dimensions]
+            raise InvalidParameter(label.format(name), value, "the part and the base take "
+                                   "dimension filters only; periods and source apply to both",
+                                   accepted)
+
+
+def _dimension_of(ds: Dataset, name: str) -> str | None:
+    dim = ds.dimension(name)
+    return dim.name if dim is not None else None
+
+
+def _narrow(ds: Dataset, catalog: Catalog, wider: dict[str, str], narrower: dict[str, str],
+            label: str) -> dict[str, str]:
+    """Wider filters narrowed by a layer; the layer must lie within them."""
+    outer = _parse(ds, wider, catalog)
+    inner = _parse(ds, narrower, catalog, label)
+    for dim, values in inner.filters.items():
+        if dim in outer.filters and not set(values) <= set(outer.filters[dim]):
+            raise InvalidParameter(
+                label.format(inner.via.get(dim, dim)), narrower.get(inner.via.get(dim, dim)),
+                f"{', '.join(map(str, inner.understood[dim]))} is not within the wider "
+                f"{dim} filter ({', '.join(map(str, outer.understood[dim]))}): the part is "
+                "counted within the base and the base within the common filters")
+    dims = {_dimension_of(ds, name) for name in narrower}
+    out = {k: v for k, v in wider.items() if _dimension_of(ds, k) not in dims}
+    out.update(narrower)
+    return out
+
+
+def _common_source(ds: Dataset, catalog: Catalog, raws: list[dict[str, str]]) -> str | None:
+    """The one source that answers every part and the base (encounters have several)."""
+    if len(ds.sources) <= 1 or not has_releases(catalog, ds.name):
+        return None
+    union: dict[str, tuple[str, str]] = {}
+    for raw in raws:
+        for name, value in raw.items():
+            union[_dimension_of(ds, name) or name] = (name, value)
+    spec = _parse(ds, dict(union.values()), catalog)
+    return query.choose_source(spec, catalog).key
+
+
+def _check_base_on_source(ds: Dataset, catalog: Catalog, base_raw: dict[str, str],
+                          source: str) -> None:
+    try:
+        query.choose_source(_parse(ds, base_raw, catalog), catalog)
+    except UnsupportedCombination as exc:
+        problem = exc.message.removeprefix(f"source {source} ")
+        raise UnsupportedCombination(
+            f"part and base must come from one release family; only {source} answers the part, "
+            f"and it cannot answer the base: it {problem}", source=source,
+            combinable=exc.details.get("combinable")) from None
+
+
+async def _figure(conn: AsyncConnection, catalog: Catalog, ds: Dataset, measure: str,
+                  raw: dict[str, str], label: str = "{}") -> Figure:
+    request = request_url(ds.path, raw)
+    if not has_releases(catalog, ds.name):
+        _parse(ds, raw, catalog, label)
+        return Figure(value=None, request=request, filters=dict(raw), source=None, releases=(),
+                      complete=None, note=f"no release of {ds.title} is loaded")
+    spec = _parse(ds, raw, catalog, label)
+    result = await query.run(conn, spec, catalog)
+    meta = build_meta(result, data_version=catalog.version, next_url=None)
+    value = result.rows[0].get(measure) if result.rows else None
+    note = None if value is not None else "the loaded releases have no data for this period"
+    return Figure(value=value, request=request, filters=meta["filters"], source=result.source.key,
+                  releases=tuple(result.releases), complete=result.complete, note=note,
+                  caveats=tuple(result.caveats))
+
+
+async def _figures_on_one_source(conn: AsyncConnection, catalog: Catalog, ds: Dataset,
+                                 measure: str, raws: list[dict[str, str]]) -> list[Figure]:
+    """Figures for several periods, from one source that covers them all where there is one."""
+    if len(ds.sources) <= 1 or not has_releases(catalog, ds.name) or "source" in raws[0]:
+        return [await _figure(conn, catalog, ds, measure, raw) for raw in raws]
+    preferred = [query.choose_source(_parse(ds, raw, catalog), catalog).key for raw in raws]
+    for key in dict.fromkeys(preferred):
+        try:
+            figures = [await _figure(conn, catalog, ds, measure, {**raw, "source": key})
+                       for raw in raws]
+        except UnsupportedCombination:
+            continue
+        if all(f.complete is not False for f in figures):
+            return figures
+    return [await _figure(conn, catalog, ds, measure, {**raw, "source": preferred[0]})
+            for raw in raws]
+
+
+async def _members(conn: AsyncConnection, catalog: Catalog, ds: Dataset, measure: str,
+                   numerator_raw: dict[str, str], part: dict[str, str],
+                   base_value: float | int | None) -> tuple[MemberShare, ...]:
+    """One row per member of the part: each area of part_area=a,b, each state, ..."""
+    names = {_dimension_of(ds, n): n for n in part}
+    replaced = set(names)
+    if ds.name == "seizures" and "state" in names:
+        # Seizures have no state of their own: a state stands for its areas.
+        names.pop("state")
+        names.setdefault("area", "area")
+    dims = list(names)
+    replaced.update(dims)
+    raw = {**numerator_raw, "group_by": ",".join(dims), "limit": str(MAX_LIMIT)}
+    spec = _parse(ds, raw, catalog)
+    rows = list((await query.run(conn, spec, catalog)).rows)
+    if len(dims) == 1 and dims[0] in spec.filters:
+        seen = {row[dims[0]] for row in rows}
+        rows += [{dims[0]: v, measure: 0} for v in spec.understood[dims[0]] if v not in seen]
+        order = {v: i for i, v in enumerate(spec.understood[dims[0]])}
+        rows.sort(key=lambda row: order.get(row[dims[0]], len(order)))
+    members = []
+    for row in rows:
+        member_raw = {k: v for k, v in numerator_raw.items()
+                      if _dimension_of(ds, k) not in replaced}
+        member_raw.update({names[d]: str(row[d]) for d in dims})
+        value = row.get(measure)
+        members.append(MemberShare(
+            member=" / ".join(str(row[d]) for d in dims),
+            name=" / ".join(_member_name(catalog, d, row) for d in dims),
+            value=value, share=ratio(value, base_value).value,
+            request=request_url(ds.path, member_raw)))
+    return tuple(members)
+
+
+def _member_name(catalog: Catalog, dim: str, row: dict[str, Any]) -> str:
+    value = row[dim]
+    if f"{dim}_name" in row:
+        return str(row[f"{dim}_name"])
+    if dim == "area":
+        return next((a.name for a in catalog.areas if a.slug == value), str(value))
+    if dim == "drug":
+        return next((d.name for d in catalog.drugs if d.slug == value), str(value))
+    if dim == "state":
+        return catalog.states.get(value, "United States" if value == "US" else str(value))
+    return str(value)
+
+
+# --- flat query parameters of the /comparisons endpoints ----------------------------------------
+
+@dataclass(frozen=True)
+class ShareQuery:
+    """A share request split into its measure and its three layers of filters."""
+
+    measure: str
+    common: dict[str, str]
+    base: dict[str, str]
+    part: dict[str, str]
+    base_preset: str | None
+
+
+def share_query(params: dict[str, str], *, default_measure: str) -> ShareQuery:
+    """Split flat parameters: `part_*` (the part), `base_*` or `base` (the base), the rest common."""
+    common, base, part = {}, {}, {}
+    for name, value in params.items():
+        if name in ("format", "bom", "measure", "base"):
+            continue
+        if name.startswith("part_"):
+            part[name.removeprefix("part_")] = value
+        elif name.startswith("base_"):
+            base[name.removeprefix("base_")] = value
+        else:
+            common[name] = value
+    preset = params.get("base")
+    if preset is not None:
+        if preset not in BASES:
+            raise InvalidParameter("base", preset, f"unknown base {preset!r}", list(BASES))
+        for name in base:
+            if name in BASES[preset]:
+                raise InvalidParameter(f"base_{name}", base[name], f"base={preset} already sets "
+                                       "the base; give base_* filters without it")
+        base = {**BASES[preset], **base}
+    return ShareQuery(measure=params.get("measure", default_measure), common=common, base=base,
+                      part=part, base_preset=preset)
