@@ -16,7 +16,8 @@ DEFAULT_SQLITE_PATH = Path(".borderstats") / "borderstats.db"
 class Settings(BaseSettings):
     """Every knob the service reads; see the configuration table in README.md."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # populate_by_name: Settings(version_ttl_seconds=0) works as well as the environment names.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str | None = Field(
         default=None,
@@ -33,11 +34,18 @@ class Settings(BaseSettings):
         default=3.0, gt=0, le=60, validation_alias="BORDERSTATS_DB_TIMEOUT",
         description="Connect and statement timeout; a data request fails with 503 after it.",
     )
+    request_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=600, validation_alias="BORDERSTATS_REQUEST_TIMEOUT",
+        description="A request whose response has not started after this long is answered 503 "
+        "(a database that accepts connections but never replies).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["*"], validation_alias="BORDERSTATS_CORS_ORIGINS"
     )
     log_level: str = Field(default="INFO", validation_alias="BORDERSTATS_LOG_LEVEL")
     log_format: str = Field(default="json", validation_alias="BORDERSTATS_LOG_FORMAT")
+    host: str = Field(default="127.0.0.1", validation_alias="BORDERSTATS_HOST")
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias="BORDERSTATS_PORT")
     workers: int = Field(default=1, ge=1, le=64, validation_alias="BORDERSTATS_WORKERS")
     version_ttl_seconds: float = Field(
         default=1.0, ge=0, le=60, validation_alias="BORDERSTATS_VERSION_TTL",
@@ -55,6 +63,14 @@ class Settings(BaseSettings):
                 return json.loads(stripped)
             return [part.strip() for part in stripped.split(",") if part.strip()]
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("BORDERSTATS_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
 
     @field_validator("log_format")
     @classmethod

@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.api import claims, comparisons, data, health, reference
 from app.catalog import CatalogCache
@@ -19,6 +20,8 @@ from app.config import Settings, get_settings
 from app.db import make_async_engine, urls_from_settings
 from app.docs import API_DESCRIPTION, OPENAPI_TAGS
 from app.errors import ApiError, InvalidParameter, ServiceUnavailable
+from app.logging_setup import configure_logging
+from app.middleware import RequestMiddleware
 
 log = logging.getLogger("borderstats")
 
@@ -26,9 +29,10 @@ log = logging.getLogger("borderstats")
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; the database engine is created when it starts (lifespan)."""
     settings = settings or get_settings()
+    configure_logging(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202
+    async def lifespan(app: FastAPI):
         engine = make_async_engine(urls_from_settings(settings), pool_size=settings.pool_size,
                                    timeout=settings.db_timeout_seconds)
         app.state.engine = engine
@@ -66,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["ETag", "X-Request-ID", "Content-Disposition"],
         max_age=3600,
     )
+    # outermost: ids, times, logs and bounds every request
+    app.add_middleware(RequestMiddleware, timeout=settings.request_timeout_seconds)
     return app
 
 
@@ -95,6 +101,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=500)
 
     @app.exception_handler(TimeoutError)
+    @app.exception_handler(PoolTimeout)  # every pooled connection busy for db_timeout seconds
     async def timeout_error(_request: Request, _exc: TimeoutError) -> JSONResponse:
         error = ServiceUnavailable("the database did not answer in time; retry shortly",
                                    retry_after_seconds=5)

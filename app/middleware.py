@@ -1,0 +1,133 @@
+"""RequestMiddleware: a request id, a deadline until the response starts, one log line per request.
+
+Pure ASGI rather than BaseHTTPMiddleware: it adds a few microseconds per request, no task and no
+memory stream, and it never buffers a streamed (CSV) body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import ServiceUnavailable
+from app.logging_setup import REQUEST_ID
+
+access_log = logging.getLogger("borderstats.access")
+log = logging.getLogger("borderstats")
+
+# An incoming X-Request-ID is kept only if it cannot forge or break a log line.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,128}")
+RETRY_AFTER_SECONDS = 5
+_replies: set[asyncio.Task] = set()  # 503 replies in flight (the loop keeps only weak references)
+
+
+def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """Return the client's X-Request-ID if it is short and plain, else None."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            text = value.decode("latin-1").strip()
+            return text if _SANE_REQUEST_ID.fullmatch(text) else None
+    return None
+
+
+class RequestMiddleware:
+    """Tag each HTTP request with an id, bound the wait for its response, and log it.
+
+    The id (the client's X-Request-ID when sane, else a new one) is returned in X-Request-ID and
+    set on every log line written while the request runs. When no response has started after
+    `timeout` seconds (a database that accepts connections but never answers), the client gets a
+    503 at once and the handler is cancelled; its clean-up (the database driver may wait seconds
+    to cancel a query) finishes in the background. A streaming response is not timed once started.
+    """
+
+    def __init__(self, app: ASGIApp, *, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = incoming_request_id(scope["headers"]) or uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        exchange = _Exchange(scope, send, request_id)
+        task = asyncio.current_task()
+        timer = asyncio.get_running_loop().call_later(self.timeout, exchange.expire, task, self.timeout)
+        try:
+            await self.app(scope, receive, exchange.send)
+        except asyncio.CancelledError:
+            if not exchange.timed_out:
+                raise
+            task.uncancel()  # our own cancellation, already answered with a 503
+        except BaseException:
+            exchange.status = exchange.status or 500
+            raise
+        finally:
+            timer.cancel()
+            if not exchange.timed_out:
+                exchange.log()
+            REQUEST_ID.reset(token)
+
+
+class _Exchange:
+    """One request's response state: its status, whether the deadline answered it instead."""
+
+    __slots__ = ("id_header", "raw_send", "scope", "started", "status", "timed_out")
+
+    def __init__(self, scope: Scope, send: Send, request_id: str) -> None:
+        self.scope = scope
+        self.raw_send = send
+        self.id_header = (b"x-request-id", request_id.encode("latin-1"))
+        self.started = time.perf_counter()
+        self.status = 0
+        self.timed_out = False
+
+    async def send(self, message: Message) -> None:
+        if self.timed_out:
+            return  # the client already has its 503
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            message = {**message, "headers": [*message.get("headers", ()), self.id_header]}
+        await self.raw_send(message)
+
+    def expire(self, task: asyncio.Task, timeout: float) -> None:
+        if self.status:
+            return
+        self.timed_out = True
+        self.status = 503
+        log.warning("no response within %g s; answered 503 and cancelled the handler", timeout)
+        reply = asyncio.get_running_loop().create_task(self._reply_unavailable(timeout))
+        _replies.add(reply)
+        reply.add_done_callback(_replies.discard)
+        task.cancel()
+
+    async def _reply_unavailable(self, timeout: float) -> None:
+        error = ServiceUnavailable(f"no response within {timeout:g} s; the database may be "
+                                   "unreachable; retry shortly", retry_after_seconds=RETRY_AFTER_SECONDS)
+        body = orjson.dumps(error.body())
+        try:
+            await self.raw_send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()), (b"cache-control", b"no-store"),
+                self.id_header,
+            ]})
+            await self.raw_send({"type": "http.response.body", "body": body})
+        finally:
+            self.log()
+
+    def log(self) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        scope = self.scope
+        fields = {"method": scope["method"], "path": scope["path"]}
+        if scope.get("query_string"):
+            fields["query"] = scope["query_string"].decode("latin-1")[:1000]
+        fields["status"] = self.status
+        fields["duration_ms"] = round((time.perf_counter() - self.started) * 1000, 2)
+        access_log.info("%s %s %d", scope["method"], scope["path"], self.status, extra=fields)
