@@ -1,11 +1,13 @@
 """The `borderstats` command: serve, ingest, db, seed, claims.
 
 Exit codes: 0 success; 1 the input or data was rejected (the reason is one line on stderr);
-2 wrong usage; 3 the database is unreachable or not migrated.
+2 wrong usage or configuration (an option, DATABASE_URL, a BORDERSTATS_* variable); 3 the database
+is unreachable or not migrated.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -14,17 +16,23 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import DatabaseURLError, make_sync_engine, urls_from_settings
 
 EXIT_REJECTED = 1
+EXIT_USAGE = 2
 EXIT_DATABASE = 3
+EXIT_CODES = ("Exit codes: 0 success; 1 input or data rejected; 2 wrong usage or configuration; "
+              "3 database unreachable. A failure prints one line on stderr.")
 
 cli = typer.Typer(
     name="borderstats",
     help="Official US southern-border statistics (CBP, DHS OHSS, CDC/NCHS) behind an HTTP API.\n\n"
+    "Start with `borderstats serve`: it migrates the database, loads the shipped snapshot into "
+    "an empty one and serves http://127.0.0.1:8000/.\n\n"
     "The database is DATABASE_URL (postgresql://... or sqlite:///...); unset, an embedded "
     "SQLite file (BORDERSTATS_SQLITE_PATH, default .borderstats/borderstats.db).",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -42,15 +50,26 @@ def fail(message: str, code: int = EXIT_REJECTED) -> None:
     raise typer.Exit(code)
 
 
+def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error.get("loc", ())) or "configuration"
+        fail(f"invalid setting {name}: {error.get('msg', 'invalid value')}", EXIT_USAGE)
+
+
 def _engine():
     try:
-        return make_sync_engine(urls_from_settings(get_settings()))
+        return make_sync_engine(urls_from_settings(_settings()))
     except DatabaseURLError as exc:
-        fail(str(exc), 2)
+        fail(str(exc), EXIT_USAGE)
 
 
 def _database_error(exc: SQLAlchemyError) -> None:
-    urls = urls_from_settings(get_settings())
+    urls = urls_from_settings(_settings())
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     if isinstance(exc, OperationalError):
         fail(f"cannot reach the database {urls.safe()}: {reason}", EXIT_DATABASE)
@@ -102,7 +121,8 @@ def ingest(
 # --- db -------------------------------------------------------------------------------------
 
 @db_cli.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(
+        help="Target revision id, or head for the latest.")] = "head") -> None:
     """Migrate the schema up (default: to the latest revision)."""
     from app.migrate import upgrade
 
@@ -111,11 +131,12 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
         upgrade(engine, revision)
     except SQLAlchemyError as exc:
         _database_error(exc)
-    typer.echo(f"schema at {revision} on {urls_from_settings(get_settings()).safe()}")
+    typer.echo(f"schema at {revision} on {urls_from_settings(_settings()).safe()}")
 
 
 @db_cli.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "base") -> None:
+def db_downgrade(revision: Annotated[str, typer.Argument(
+        help="Target revision id, or base for an empty schema.")] = "base") -> None:
     """Migrate the schema down (default: remove every table)."""
     from app.migrate import downgrade
 
@@ -186,9 +207,13 @@ def seed_build(
 
 @seed_cli.command("load")
 def seed_load(
-    snapshot_dir: Annotated[Path | None, typer.Option("--from", help="Snapshot folder.")] = None,
+    snapshot_dir: Annotated[Path | None, typer.Option(
+        "--from", help="Snapshot folder (default: the snapshot shipped with borderstats).")] = None,
+    if_empty: Annotated[bool, typer.Option(
+        "--if-empty", help="Succeed without loading when the database already holds releases "
+        "(for deploy scripts run on every start).")] = False,
 ) -> None:
-    """Fill an empty database from the snapshot (migrating it first)."""
+    """Fill an empty database from the snapshot (migrating it first); refuse a non-empty one."""
     from app import snapshot
     from app.migrate import upgrade
 
@@ -196,11 +221,19 @@ def seed_load(
     started = time.perf_counter()
     try:
         upgrade(engine)
+        if if_empty and not snapshot.database_is_empty(engine):
+            typer.echo("the database already holds releases; nothing loaded")
+            return
         summary = snapshot.load(engine, snapshot_dir or _default_snapshot())
     except snapshot.SnapshotError as exc:
+        if if_empty and not snapshot.database_is_empty(engine):
+            typer.echo("the database was filled meanwhile; nothing loaded")  # a concurrent load won
+            return
         fail(str(exc))
     except SQLAlchemyError as exc:
         _database_error(exc)
+    finally:
+        engine.dispose()
     typer.echo(f"loaded {summary.line()} in {time.perf_counter() - started:.2f} s")
 
 
@@ -208,36 +241,57 @@ def seed_load(
 
 @cli.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[str | None, typer.Option(
+        help="Interface to listen on (default BORDERSTATS_HOST, else 127.0.0.1; "
+        "0.0.0.0 for every interface).", show_default=False)] = None,
+    port: Annotated[int | None, typer.Option(
+        help="TCP port (default BORDERSTATS_PORT, else 8000).", show_default=False)] = None,
     workers: Annotated[int | None, typer.Option(
-        help="Worker processes (default BORDERSTATS_WORKERS, 1).")] = None,
+        help="Worker processes (default BORDERSTATS_WORKERS, else 1).", show_default=False)] = None,
     seed: Annotated[bool, typer.Option(
         help="Load the seed snapshot when the database is empty.")] = True,
 ) -> None:
     """Migrate, load the seed snapshot into an empty database, and serve the API."""
+    from app.logging_setup import configure_logging
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    configure_logging(settings)  # uvicorn's own lines then share the app's format
+    _prepare_database(seed=seed)
+    log = logging.getLogger("borderstats")
+    log.info("borderstats serving %s at http://%s:%d/ (docs: http://%s:%d/docs)",
+             urls_from_settings(settings).safe(), host, port, host, port)
+
     import uvicorn
 
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_config=None,
+                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True)
+
+
+def _prepare_database(*, seed: bool) -> None:
+    """Migrate to the latest revision and load the seed snapshot into an empty database."""
     from app import snapshot
     from app.migrate import upgrade
 
-    settings = get_settings()
     engine = _engine()
     try:
         upgrade(engine)
         if seed and snapshot.database_is_empty(engine):
-            summary = snapshot.load(engine, _default_snapshot())
-            typer.echo(f"seeded an empty database: {summary.line()}", err=True)
+            try:
+                summary = snapshot.load(engine, _default_snapshot())
+            except snapshot.SnapshotError:
+                if snapshot.database_is_empty(engine):
+                    raise
+                return  # another process seeded it meanwhile
+            logging.getLogger("borderstats").info("seeded an empty database: %s", summary.line())
     except snapshot.SnapshotError as exc:
         fail(str(exc))
     except SQLAlchemyError as exc:
         _database_error(exc)
     finally:
         engine.dispose()
-    typer.echo(f"borderstats serving {urls_from_settings(settings).safe()} "
-               f"at http://{host}:{port}/ (docs: http://{host}:{port}/docs)", err=True)
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers or settings.workers,
-                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True)
 
 
 def main() -> None:

@@ -1,0 +1,130 @@
+"""Time `borderstats serve` on an empty database until it answers its first data request.
+
+Each run starts the command as a subprocess on a free port with a fresh database (a new SQLite file,
+or a new Postgres database created and dropped around the run), polls
+/seizures?drug=fentanyl until it answers 200, and prints the seconds from launch to that answer:
+migrations, the seed snapshot load, the imports and the first query all count.
+
+    .venv/bin/python bench/serve_startup.py                      # SQLite and Postgres, 3 runs each
+    .venv/bin/python bench/serve_startup.py --backend sqlite --runs 5
+    .venv/bin/python bench/serve_startup.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+PROBE = "/seizures?drug=fentanyl"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    """Return a TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answered(url: str) -> bool:
+    """Whether `url` answers 200 now."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@contextlib.contextmanager
+def sqlite_database() -> Iterator[dict[str, str]]:
+    """Yield the environment of a fresh embedded SQLite file."""
+    with tempfile.TemporaryDirectory(prefix="bs-bench-") as tmp:
+        yield {"BORDERSTATS_SQLITE_PATH": str(Path(tmp) / "borderstats.db")}
+
+
+@contextlib.contextmanager
+def postgres_database(admin_url: str) -> Iterator[dict[str, str]]:
+    """Yield the environment of a new, empty Postgres database; drop it afterwards."""
+    import psycopg
+
+    name = f"bs_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = admin_url.rpartition("/")
+    try:
+        yield {"DATABASE_URL": f"{base}/{name}"}
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def time_start(command: str, env: dict[str, str], *, limit: float) -> float:
+    """Start `borderstats serve` with `env` and return seconds to the first 200 on PROBE."""
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("BORDERSTATS_")}
+    full_env.pop("DATABASE_URL", None)
+    full_env.update(env)
+    with tempfile.TemporaryDirectory(prefix="bs-bench-cwd-") as cwd:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [command, "serve", "--port", str(port)], env=full_env, cwd=cwd,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}{PROBE}"
+            while time.perf_counter() - started < limit:
+                if process.poll() is not None:
+                    raise RuntimeError(f"serve exited with {process.returncode}: "
+                                       f"{process.stderr.read().strip()[-500:]}")
+                if answered(url):
+                    return time.perf_counter() - started
+                time.sleep(0.02)
+            raise RuntimeError(f"no answer on {url} within {limit} s")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def main() -> int:
+    """Run the benchmark and print one line per run and a summary per backend."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES,
+                        help="a server URL whose user may CREATE DATABASE (default %(default)s)")
+    parser.add_argument("--command", default=str(Path(sys.executable).with_name("borderstats")),
+                        help="the borderstats executable (default: beside this Python)")
+    parser.add_argument("--limit", type=float, default=60.0, help="give up after this many seconds")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        times = []
+        for run in range(1, args.runs + 1):
+            database = sqlite_database() if backend == "sqlite" else postgres_database(args.postgres)
+            with database as env:
+                seconds = time_start(args.command, env, limit=args.limit)
+            times.append(seconds)
+            print(f"{backend:8} run {run}: first data answer after {seconds:.2f} s", flush=True)
+        print(f"{backend:8} median {statistics.median(times):.2f} s, best {min(times):.2f} s, "
+              f"worst {max(times):.2f} s over {len(times)} run(s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
