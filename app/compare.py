@@ -8,7 +8,7 @@ filters, denominator = common + base filters.
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import query
 from app.catalog import Catalog, ReleaseInfo
+from app.compare_params import parse_groups, period_params
 from app.datasets import DATASETS, Dataset
 from app.errors import InvalidParameter, UnsupportedCombination
 from app.params import MAX_LIMIT, QuerySpec, parse_query
@@ -25,16 +26,6 @@ from app.render import build_meta
 
 SHARE_PATHS = {"seizures": "/comparisons/seizure-share", "encounters": "/comparisons/encounter-share"}
 ADDITIVE_MEASURES = ("quantity_lbs", "quantity_kg", "event_count", "encounter_count", "deaths")
-BASES: dict[str, dict[str, str]] = {
-    "nationwide": {},
-    "southwest": {"region": "southwest"},
-    "southwest-ofo": {"region": "southwest", "component": "ofo"},
-    "southwest-usbp": {"region": "southwest", "component": "usbp"},
-    "ofo": {"component": "ofo"},
-    "usbp": {"component": "usbp"},
-}
-PERIOD_FORMS = ["FY2021", "2021", "2021-10", "2021-10..2022-04", "2019..2021"]
-MAX_GROUPS = 10
 SHARE_RULE = ("share = sum of the measure over the part / sum over the base, both from one "
               "source and one query each; never a mean of ratios. A zero base gives a null share.")
 
@@ -254,44 +245,7 @@ async def change(*, conn: AsyncConnection, catalog: Catalog, dataset: str, measu
                   absolute_change=absolute, percent_change=percent, note=note)
 
 
-# --- parameters ---------------------------------------------------------------------------------
-
-def parse_groups(text: str) -> list[str]:
-    """Split `CA,AZ;NM,TX` into groups of states."""
-    groups = [g.strip().strip(",") for g in text.split(";")]
-    if not text.strip() or any(not g for g in groups):
-        raise InvalidParameter("groups", text, "groups are comma lists of states separated by "
-                               "';', e.g. CA,AZ;NM,TX, and none may be empty")
-    if len(groups) > MAX_GROUPS:
-        raise InvalidParameter("groups", text, f"at most {MAX_GROUPS} groups")
-    return groups
-
-
-_FY = re.compile(r"^FY(\d{4})$", re.IGNORECASE)
-_YEAR = re.compile(r"^\d{4}$")
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
-
-
-def period_params(dataset: Dataset, text: str, name: str) -> dict[str, str]:
-    """Turn `FY2021`, `2021`, `2021-10` or a range `a..b` into the data endpoint's period filters."""
-    value = text.strip()
-    start, _, end = value.partition("..")
-    monthly = dataset.time == "month"
-    if _FY.match(value) and monthly:
-        return {"fiscal_year": value[2:]}
-    if _YEAR.match(value):
-        return {"calendar_year" if monthly else "year": value}
-    if _MONTH.match(value) and monthly:
-        return {"month": value}
-    if end and _MONTH.match(start) and _MONTH.match(end) and monthly:
-        return {"from": start, "to": end}
-    if end and _YEAR.match(start) and _YEAR.match(end):
-        return {"from": f"{start}-01", "to": f"{end}-12"} if monthly else {"from": start, "to": end}
-    forms = PERIOD_FORMS if monthly else ["2021", "2019..2021"]
-    raise InvalidParameter(name, text, f"{name} must be a period written like "
-                           + ", ".join(forms) + ("" if monthly else " (overdose deaths are annual)"),
-                           forms)
-
+# --- requests that reproduce a figure ---------------------------------------------------------
 
 def share_request(*, dataset: str, measure: str, common: dict[str, str], base: dict[str, str],
                   part: dict[str, str]) -> str:
@@ -407,9 +361,40 @@ async def _figure(conn: AsyncConnection, catalog: Catalog, ds: Dataset, measure:
     meta = build_meta(result, data_version=catalog.version, next_url=None)
     value = result.rows[0].get(measure) if result.rows else None
     note = None if value is not None else "the loaded releases have no data for this period"
+    complete = result.complete
+    wanted = period_months(spec)
+    if wanted and complete is not False:
+        # Stricter than the query's flag, which ignores months after the last published one:
+        # FY2026 with data through December 2025 is not a whole fiscal year.
+        covered = catalog.current.get(query.revision_key(ds, result.source), {})
+        complete = all(m in covered for m in wanted)
     return Figure(value=value, request=request, filters=meta["filters"], source=result.source.key,
-                  releases=tuple(result.releases), complete=result.complete, note=note,
+                  releases=tuple(result.releases), complete=complete, note=note,
                   caveats=tuple(result.caveats))
+
+
+def period_months(spec: QuerySpec) -> list[dt.date]:
+    """Every month (or January 1 of every year) a bounded period asks for; [] if unbounded."""
+    if spec.dataset.time == "year":
+        years = set(spec.years)
+        if spec.year_from and spec.year_to:
+            years |= set(range(spec.year_from, spec.year_to + 1))
+        return sorted(dt.date(y, 1, 1) for y in years
+                      if (not spec.years or y in spec.years)
+                      and (spec.year_from is None or y >= spec.year_from)
+                      and (spec.year_to is None or y <= spec.year_to))
+    period = spec.period
+    candidates = set(period.months)
+    for fiscal_year in period.fiscal_years:
+        candidates |= {dt.date(fiscal_year - (m >= 10), m, 1) for m in range(1, 13)}
+    for year in period.calendar_years:
+        candidates |= {dt.date(year, m, 1) for m in range(1, 13)}
+    if period.start and period.end:
+        month = period.start
+        while month <= period.end:
+            candidates.add(month)
+            month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return sorted(m for m in candidates if period.contains(m))
 
 
 async def _figures_on_one_source(conn: AsyncConnection, catalog: Catalog, ds: Dataset,
@@ -475,41 +460,3 @@ def _member_name(catalog: Catalog, dim: str, row: dict[str, Any]) -> str:
     if dim == "state":
         return catalog.states.get(value, "United States" if value == "US" else str(value))
     return str(value)
-
-
-# --- flat query parameters of the /comparisons endpoints ----------------------------------------
-
-@dataclass(frozen=True)
-class ShareQuery:
-    """A share request split into its measure and its three layers of filters."""
-
-    measure: str
-    common: dict[str, str]
-    base: dict[str, str]
-    part: dict[str, str]
-    base_preset: str | None
-
-
-def share_query(params: dict[str, str], *, default_measure: str) -> ShareQuery:
-    """Split flat parameters: `part_*` (the part), `base_*` or `base` (the base), the rest common."""
-    common, base, part = {}, {}, {}
-    for name, value in params.items():
-        if name in ("format", "bom", "measure", "base"):
-            continue
-        if name.startswith("part_"):
-            part[name.removeprefix("part_")] = value
-        elif name.startswith("base_"):
-            base[name.removeprefix("base_")] = value
-        else:
-            common[name] = value
-    preset = params.get("base")
-    if preset is not None:
-        if preset not in BASES:
-            raise InvalidParameter("base", preset, f"unknown base {preset!r}", list(BASES))
-        for name in base:
-            if name in BASES[preset]:
-                raise InvalidParameter(f"base_{name}", base[name], f"base={preset} already sets "
-                                       "the base; give base_* filters without it")
-        base = {**BASES[preset], **base}
-    return ShareQuery(measure=params.get("measure", default_measure), common=common, base=base,
-                      part=part, base_preset=preset)

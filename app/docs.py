@@ -53,12 +53,38 @@ provisional.
 - Every GET has an ETag that changes when data are loaded; send `If-None-Match` for a 304.
 """
 
+COMPARISONS_TAG = """Ratios computed from the data: a part as a share of a base (seizures,
+encounters), groups of states' share of seizures beside their share of encounters, ports of entry
+vs Border Patrol, and change between two periods. Every figure is the same query as the data
+endpoint it names (`request`), with its filters and releases.
+
+- A share is **sum(part) / sum(base)**, never a mean of ratios. The part is counted within the
+  base: numerator = common filters + `base_*` (or `base`) + `part_*`; denominator = common + base.
+- Part and base come from **one release family** (encounters have several): the one that carries
+  the dimensions of both, named in `meta.sources`; a combination no family answers is a 422.
+- A zero base gives a **null share** with `share_note`; a period without data gives null figures.
+- Rows are the whole part (`member=total`) then each member of the part (each area of
+  `part_area=a,b`; for seizures, a state stands for its areas). `format=csv` gives the same rows.
+"""
+
+CLAIMS_TAG = """The article's claims (New York Post, June 2022), checked live against the data, and
+claims you submit in the same form (`POST /claims/verify`).
+
+Wording rules: **"more than X"** (`>`) strictly greater; **"less than X"** (`<`) strictly less;
+`>=` / `<=` inclusive; **"nearly X"**: at most X and within the relative `tolerance` below it
+(default 5 %); **"about / roughly X"**: |value - X| <= tolerance * X (default 10 %).
+**approximately**: the wording fails but the value rounded half up to the claim's `precision`
+equals X (89.96 % for "more than 90 %" at precision 1 % -> 90 %; 89.4 % -> not supported).
+Verdicts: supported, approximately, not supported, depends on definition, no data. Overall: the
+primary definition's verdict when every alternative with data agrees, else "depends on
+definition"; "no data" when the primary has no data for its whole period, never a guess.
+"""
+
 OPENAPI_TAGS = [
     {"name": "data", "description": "Aggregated official figures: filter, group, sort, page, CSV."},
     {"name": "reference", "description": "Drugs, areas, releases (data versions), datasets and "
      "the article's port-level seizure events."},
-    {"name": "comparisons", "description": "Ratios computed from the data: shares, "
-     "seizures vs encounters, ports vs between ports, change between periods."},
-    {"name": "claims", "description": "The news article's claims, checked live against the data."},
+    {"name": "comparisons", "description": COMPARISONS_TAG},
+    {"name": "claims", "description": CLAIMS_TAG},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]

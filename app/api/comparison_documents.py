@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.catalog import Catalog
-from app.compare import SHARE_RULE, Change, Figure, GroupComparison, Share, ShareQuery
+from app.compare import SHARE_RULE, Change, Figure, GroupComparison, Share
+from app.compare_params import ShareQuery
 from app.datasets import DATASETS
 from app.render import release_summary
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from app import compare
+from app import compare, compare_params
 from app.api import comparison_documents as documents
 from app.api.comparison_examples import comparison_responses
 from app.api.query_models import (
@@ -51,7 +51,8 @@ def _layer(model: type[BaseModel], names: tuple[str, ...], prefix: str, role: st
     for name in names:
         info = model.model_fields[name]
         fields[f"{prefix}{name}"] = (str | None, Field(None, description=f"{role}: "
-                                                       f"{info.description}"))
+                                                       f"{info.description}",
+                                                       examples=info.examples))
     return fields
 
 
@@ -59,7 +60,7 @@ def _share_model(name: str, model: type[BaseModel], dims: tuple[str, ...],
                  measures: tuple[str, ...], extra: dict | None = None) -> type[BaseModel]:
     fields: dict[str, Any] = {
         "measure": (Literal[measures], Field(measures[0], description="What to add up.")),
-        "base": (Literal[tuple(compare.BASES)] | None, Field(None, description=BASE_HELP)),
+        "base": (Literal[tuple(compare_params.BASES)] | None, Field(None, description=BASE_HELP)),
         **_copied(MonthlyParams, PERIOD_FIELDS),
         **_copied(model, dims),
         **_layer(model, dims, "part_", "Part only (numerator)"),
@@ -82,7 +83,7 @@ SeizuresVsEncountersParams = create_model(
     groups=(str, Field(description="Groups of states: states of a group joined by `,`, groups "
                        "separated by `;` (URL-encoded `%3B`), e.g. `CA,AZ;NM,TX`. A seizure "
                        "counts in a group when its area of responsibility covers one of the "
-                       f"group's states. At most {compare.MAX_GROUPS} groups.",
+                       f"group's states. At most {compare_params.MAX_GROUPS} groups.",
                        examples=["CA,AZ;NM,TX"])),
     measure=(Literal["quantity_lbs", "event_count", "quantity_kg"],
              Field("quantity_lbs", description="Seizure measure.")),
@@ -230,7 +231,7 @@ async def change(request: Request, params: Annotated[ChangeParams, Query()]) -> 
 
 async def _share_response(request: Request, dataset: str, comparison: str) -> Response:
     async def build(catalog: Catalog, raw: dict[str, str]):
-        query = compare.share_query(raw, default_measure=DATASETS[dataset].measure_names[0])
+        query = compare_params.share_query(raw, default_measure=DATASETS[dataset].measure_names[0])
         async with request.app.state.engine.connect() as conn:
             share = await compare.share(conn=conn, catalog=catalog, dataset=dataset,
                                         measure=query.measure, common=query.common,
