@@ -57,11 +57,12 @@ DEMOGRAPHIC = {"UC / Single Minors": "Unaccompanied Children (UC / UAC)",
 # --- the app -------------------------------------------------------------------------------------
 
 @contextmanager
-def api_client(database_url: str, **settings: Any) -> Iterator[TestClient]:
+def api_client(database_url: str, *, raise_server_exceptions: bool = True,
+               **settings: Any) -> Iterator[TestClient]:
     """A TestClient on a fresh app (lifespan run) reading `database_url`."""
     options = {"version_ttl_seconds": 0, "log_level": "WARNING", **settings}
     app = create_app(Settings(database_url=database_url, **options))
-    with TestClient(app) as client:
+    with TestClient(app, raise_server_exceptions=raise_server_exceptions) as client:
         yield client
 
 
