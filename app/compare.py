@@ -227,8 +227,11 @@ async def change(*, conn: AsyncConnection, catalog: Catalog, dataset: str, measu
     ds = _dataset(dataset)
     _check_measure(ds, measure, additive=False)
     _parse(ds, filters, catalog)
-    raws = [{**filters, **period_params(ds, before, "before")},
-            {**filters, **period_params(ds, after, "after")}]
+    raws = []
+    for name, text in (("before", before), ("after", after)):
+        raw = {**filters, **period_params(ds, text, name)}
+        _parse(ds, raw, catalog, label=name)  # a bad month or range is named as `before`/`after`
+        raws.append(raw)
     first, second = await _figures_on_one_source(conn, catalog, ds, measure, raws)
     absolute = percent = note = None
     if first.value is None or second.value is None:

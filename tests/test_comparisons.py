@@ -297,6 +297,8 @@ def test_comparisons_lists_every_kind_with_its_parameters(client: TestClient) ->
     ("/comparisons/ports-vs-between?drug=fentanyl&component=ofo", "component"),
     ("/comparisons/change?dataset=overdose_deaths&before=FY2020&after=2021", "before"),
     ("/comparisons/change?dataset=seizures&before=FY2020&after=later", "after"),
+    ("/comparisons/change?dataset=seizures&before=2021-13&after=2022", "before"),
+    ("/comparisons/change?dataset=seizures&before=2021&after=2022-04..2021-10", "after"),
     ("/comparisons/change?dataset=seizures&measure=deaths&before=2020&after=2021", "measure"),
     ("/comparisons/change?dataset=overdose_deaths&drug=fentanyl&before=2020&after=2021", "drug"),
 ])

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 
 from app import compare, compare_params
 from app.api import comparison_documents as documents
@@ -26,7 +27,7 @@ from app.datasets import DATASETS
 router = APIRouter(tags=["comparisons"])
 
 PERIOD_FIELDS = ("fiscal_year", "calendar_year", "month", "from_", "to")
-SEIZURE_DIMS = ("drug", "area", "port", "state", "component", "region", "land_filter")
+SEIZURE_DIMS = ("drug", "area", "port", "sector", "state", "component", "region", "land_filter")
 ENCOUNTER_DIMS = ("area", "sector", "state", "component", "region", "demographic", "citizenship",
                   "title_of_authority", "encounter_type")
 DEATH_DIMS = ("state", "category", "sex")
@@ -42,14 +43,19 @@ class ComparisonParams(OutputParams):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def _info(model: type[BaseModel], name: str) -> FieldInfo:
+    # /seizures declares no `sector` parameter of its own (it is a synonym of `area`).
+    return (model.model_fields.get(name) or EncounterParams.model_fields[name])
+
+
 def _copied(model: type[BaseModel], names: tuple[str, ...]) -> dict[str, Any]:
-    return {n: (model.model_fields[n].annotation, copy.copy(model.model_fields[n])) for n in names}
+    return {n: (_info(model, n).annotation, copy.copy(_info(model, n))) for n in names}
 
 
 def _layer(model: type[BaseModel], names: tuple[str, ...], prefix: str, role: str) -> dict:
     fields = {}
     for name in names:
-        info = model.model_fields[name]
+        info = _info(model, name)
         fields[f"{prefix}{name}"] = (str | None, Field(None, description=f"{role}: "
                                                        f"{info.description}",
                                                        examples=info.examples))
