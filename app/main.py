@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.api import claims, comparisons, data, health, reference
+from app.api.respond import CachedResponses
 from app.catalog import CatalogCache
 from app.config import Settings, get_settings
 from app.db import make_async_engine, urls_from_settings
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(claims.router)
     app.include_router(health.router)
     _install_error_handlers(app)
+    app.add_middleware(CachedResponses)  # innermost: cached bodies skip routing and validation
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(
         CORSMiddleware,
