@@ -1,0 +1,384 @@
+"""Shared fixtures: every database test runs on SQLite and on Postgres.
+
+Postgres runs when TEST_DATABASE_URL names a server (postgresql://user@host:5432/db); the tests create
+throwaway databases there (bs_test_<random>, cloned from a migrated template) and drop them at the
+end. Unset, the Postgres params are skipped with one line saying how to enable them; with
+BORDERSTATS_REQUIRE_POSTGRES=1 a missing or unreachable server is a failure instead.
+
+Fixtures for any test:
+  backend              "sqlite" or "postgres" (session-scoped parameter)
+  data_dir, data_files the official files in ../shared/data (never copied into the project)
+  database_url         a fresh, migrated, empty database for the backend (plain URL string)
+  empty_engine         a sync engine on database_url
+  database_factory     more fresh databases in one test: .new(migrated=True) -> URL, .engine(url)
+  loaded_url           session-scoped, READ-ONLY: every official file ingested (the real ingest)
+  loaded_engine        a sync engine on loaded_url
+  db_state             db_state(engine) -> counts and sums of every table, to assert "unchanged"
+  run_cli              run_cli(args, database_url=..., cwd=..., program="borderstats"|"alembic")
+  spawn_cli            spawn_cli(args, database_url=...) -> Popen of `borderstats` (not waited for)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, case, create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from app.db import database_urls, make_sync_engine
+from app.migrate import upgrade
+from app.models import (
+    Area,
+    DataVersion,
+    Drug,
+    Encounter,
+    OverdoseDeath,
+    Release,
+    ReleasePeriod,
+    Seizure,
+    SeizureEvent,
+    State,
+)
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+BACKENDS = ("sqlite", "postgres")
+PG_ENV = "TEST_DATABASE_URL"
+REQUIRE_ENV = "BORDERSTATS_REQUIRE_POSTGRES"
+PG_HINT = "Postgres runs skipped: set TEST_DATABASE_URL=postgresql://user@host:5432/db to run them"
+BIN_DIR = Path(sys.executable).parent
+
+# Fact tables and the measures summed when checking that a database did not change.
+FACT_MEASURES = {
+    Seizure: ("event_count", "quantity_lbs"),
+    Encounter: ("encounter_count",),
+    OverdoseDeath: ("deaths", "rate"),
+}
+
+
+def official_files(directory: Path) -> list[Path]:
+    """The files `borderstats seed build` reads: every .csv and .xlsx, sorted by name."""
+    return sorted(p for p in directory.glob("*") if p.suffix.lower() in {".csv", ".xlsx"})
+
+
+# --- Postgres server -----------------------------------------------------------------------------
+
+class PostgresServer:
+    """Creates and drops throwaway databases on the server TEST_DATABASE_URL names."""
+
+    def __init__(self, raw_url: str):
+        base = make_url(database_urls(raw_url).sync.render_as_string(hide_password=False))
+        self.base = base.set(drivername="postgresql")
+        self.admin = create_engine(
+            base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+        )
+        with self.admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        self.created: list[str] = []
+        self.template: str | None = None
+
+    def url(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, *, migrated: bool = True) -> str:
+        if migrated and self.template is None:
+            self.template = self._new_name("bs_tpl_")
+            self._execute(f'CREATE DATABASE "{self.template}"')
+            self.created.append(self.template)
+            engine = make_sync_engine(database_urls(self.url(self.template)))
+            try:
+                upgrade(engine)
+            finally:
+                engine.dispose()
+        name = self._new_name("bs_test_")
+        template = f' TEMPLATE "{self.template}"' if migrated else ""
+        self._execute(f'CREATE DATABASE "{name}"{template}')
+        self.created.append(name)
+        return self.url(name)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self.created:
+            self.created.remove(name)
+
+    def close(self) -> None:
+        for name in reversed(list(self.created)):
+            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.clear()
+        self.admin.dispose()
+
+    @staticmethod
+    def _new_name(prefix: str) -> str:
+        return prefix + uuid.uuid4().hex[:12]
+
+    def _execute(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
+
+
+class SqliteFiles:
+    """Throwaway SQLite database files under one session directory."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def create(self, *, migrated: bool = True) -> str:
+        path = self.root / f"bs_test_{uuid.uuid4().hex[:12]}.db"
+        url = f"sqlite:///{path}"
+        if migrated:
+            engine = make_sync_engine(database_urls(url))
+            try:
+                upgrade(engine)
+            finally:
+                engine.dispose()
+        return url
+
+    def drop(self, url: str) -> None:
+        path = Path(make_url(url).database)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Fold every "Postgres runs skipped" into one summary line (not one line per test)."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        reason = str(report.longrepr[2])
+        if "Postgres runs skipped" in reason:
+            report.longrepr = (__file__, None, reason)
+    return report
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The Postgres server of TEST_DATABASE_URL; skip (or fail, if required) without one."""
+    raw = os.environ.get(PG_ENV, "").strip()
+    required = os.environ.get(REQUIRE_ENV, "").strip() not in {"", "0", "false", "no"}
+    if not raw:
+        if required:
+            pytest.fail(f"{REQUIRE_ENV}=1 but {PG_ENV} is not set; "
+                        f"set {PG_ENV}=postgresql://user@host:5432/db", pytrace=False)
+        pytest.skip(PG_HINT)
+    try:
+        server = PostgresServer(raw)
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        safe = make_url(raw).render_as_string(hide_password=True)
+        message = f"{PG_ENV}={safe} is unreachable: {reason}"
+        if required:
+            pytest.fail(f"{REQUIRE_ENV}=1 and {message}", pytrace=False)
+        pytest.skip(f"Postgres runs skipped: {message}")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each database test runs once per backend: "sqlite", then "postgres"."""
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_server")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def _databases(backend: str, request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer | SqliteFiles]:
+    if backend == "postgres":
+        yield request.getfixturevalue("postgres_server")
+        return
+    files = SqliteFiles(tmp_path_factory.mktemp("sqlite-dbs"))
+    yield files
+    files.close()
+
+
+class DatabaseFactory:
+    """Fresh databases for one test, dropped when the test ends."""
+
+    def __init__(self, backend: str, maker: PostgresServer | SqliteFiles):
+        self.backend = backend
+        self._maker = maker
+        self._urls: list[str] = []
+        self._engines: list[Engine] = []
+
+    def new(self, *, migrated: bool = True) -> str:
+        """A fresh database (migrated to head unless migrated=False): its plain URL."""
+        url = self._maker.create(migrated=migrated)
+        self._urls.append(url)
+        return url
+
+    def engine(self, url: str | None = None) -> Engine:
+        """A sync engine on `url` (default: a new migrated database), disposed at the end."""
+        engine = engine_for(url or self.new())
+        self._engines.append(engine)
+        return engine
+
+    def close(self) -> None:
+        for engine in self._engines:
+            engine.dispose()
+        for url in reversed(self._urls):
+            self._maker.drop(url)
+        self._urls.clear()
+
+
+@pytest.fixture
+def database_factory(backend: str, _databases) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(backend, _databases)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def database_url(database_factory: DatabaseFactory) -> str:
+    """A fresh, migrated, empty database for this test, as a plain URL string."""
+    return database_factory.new()
+
+
+def engine_for(url: str) -> Engine:
+    return make_sync_engine(database_urls(url))
+
+
+@pytest.fixture
+def empty_engine(database_url: str) -> Iterator[Engine]:
+    engine = engine_for(database_url)
+    yield engine
+    engine.dispose()
+
+
+# --- official data ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """../shared/data beside the repository: the official files (read in place, never copied)."""
+    if not DATA_DIR.is_dir() or not official_files(DATA_DIR):
+        pytest.skip(f"official data files not found in {DATA_DIR} (see ../shared/data/SOURCES.md)")
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def data_files(data_dir: Path) -> list[Path]:
+    return official_files(data_dir)
+
+
+@pytest.fixture(scope="session")
+def loaded_url(backend: str, _databases, data_files: list[Path]) -> Iterator[str]:
+    """A database holding every official file, ingested by the real ingest. Shared: READ-ONLY."""
+    from app.ingest.load import ingest_paths
+
+    url = _databases.create()
+    engine = engine_for(url)
+    try:
+        ingest_paths(engine, [str(p) for p in data_files])
+        before = database_state(engine)
+    finally:
+        engine.dispose()
+    yield url
+    engine = engine_for(url)
+    try:
+        after = database_state(engine)
+    finally:
+        engine.dispose()
+    _databases.drop(url)
+    assert after == before, "a test wrote to the shared read-only loaded_url database"
+
+
+@pytest.fixture(scope="session")
+def loaded_engine(loaded_url: str) -> Iterator[Engine]:
+    engine = engine_for(loaded_url)
+    yield engine
+    engine.dispose()
+
+
+# --- helpers shared as fixtures --------------------------------------------------------------------
+
+def database_state(engine: Engine) -> dict[str, object]:
+    """Row counts, sums of every measure and of currency flags, releases and reference counts."""
+    state: dict[str, object] = {}
+    with engine.connect() as conn:
+        for model, measures in FACT_MEASURES.items():
+            table = model.__table__
+            row = conn.execute(select(
+                func.count(),
+                *(func.coalesce(func.sum(table.c[m]), 0) for m in measures),
+                func.coalesce(func.sum(table.c.release_id), 0),
+                func.coalesce(func.sum(case((table.c.is_current.is_(True), 1), else_=0)), 0),
+            ).select_from(table)).one()
+            state[table.name] = tuple(round(float(v), 6) for v in row)
+        state["release"] = tuple(conn.execute(
+            select(func.count(), func.coalesce(func.sum(Release.row_count), 0))
+        ).one())
+        state["release_period"] = tuple(conn.execute(select(
+            func.count(),
+            func.coalesce(func.sum(case((ReleasePeriod.is_current.is_(True), 1), else_=0)), 0),
+        )).one())
+        for model in (Area, Drug, State, SeizureEvent):
+            state[model.__tablename__] = conn.execute(
+                select(func.count()).select_from(model)
+            ).scalar_one()
+        state["data_version"] = conn.execute(
+            select(DataVersion.version).where(DataVersion.id == 1)
+        ).scalar_one_or_none()
+    return state
+
+
+@pytest.fixture
+def db_state() -> Callable[[Engine], dict[str, object]]:
+    """db_state(engine): a snapshot to compare before/after (counts, sums, releases, version)."""
+    return database_state
+
+
+def cli_env(database_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k != "DATABASE_URL" and not k.startswith("BORDERSTATS_")}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def borderstats_command() -> list[str]:
+    script = BIN_DIR / "borderstats"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from app.cli import main; main()"]
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """run_cli(args, database_url=..., cwd=..., program=...): a real command in a subprocess.
+
+    program "borderstats" (default) or "alembic", from the virtualenv running the tests; the
+    environment is the test's minus DATABASE_URL / BORDERSTATS_*, plus DATABASE_URL=database_url.
+    """
+
+    def run(args: Sequence[str], *, database_url: str | None, cwd: Path | None = None,
+            program: str = "borderstats", timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        command = borderstats_command() if program == "borderstats" else [str(BIN_DIR / program)]
+        return subprocess.run(
+            [*command, *map(str, args)], cwd=cwd or tmp_path,
+            env=cli_env(database_url), capture_output=True, text=True, timeout=timeout,
+        )
+
+    return run
+
+
+@pytest.fixture
+def spawn_cli(tmp_path: Path) -> Callable[..., subprocess.Popen[bytes]]:
+    """spawn_cli(args, database_url=...): start `borderstats` without waiting (stdout discarded)."""
+
+    def spawn(args: Sequence[str], *, database_url: str | None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [*borderstats_command(), *map(str, args)], cwd=tmp_path, env=cli_env(database_url),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    return spawn

@@ -1,0 +1,76 @@
+"""Alembic migrations: upgrade to head matches the models, downgrade removes everything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.util.exc import CommandError
+from sqlalchemy import inspect, select, text
+
+from app.db import Base
+from app.ingest.load import ingest_paths
+from app.migrate import check, current_revision, downgrade, head_revision, is_at_head, upgrade
+from app.models import DataVersion
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def tables(engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def test_upgrade_head_creates_every_model_table_without_drift(database_factory):
+    engine = database_factory.engine(database_factory.new(migrated=False))
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert is_at_head(engine)
+    assert current_revision(engine) == head_revision()
+    assert tables(engine) == set(Base.metadata.tables) | {"alembic_version"}
+    check(engine)  # alembic check: the models and the migrated schema agree
+    with engine.connect() as conn:
+        assert conn.execute(select(DataVersion.version)).scalar_one() == 0
+
+
+def test_check_reports_drift_when_the_schema_differs(empty_engine):
+    with empty_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE release ADD COLUMN stray INTEGER"))
+    with pytest.raises(CommandError, match="New upgrade operations detected"):
+        check(empty_engine)
+
+
+def test_downgrade_base_leaves_no_tables_and_upgrade_works_again(empty_engine, data_dir):
+    ingest_paths(empty_engine, [str(data_dir / "cdc-overdose-deaths-us-2011-2021.csv")])
+    downgrade(empty_engine, "base")
+    assert tables(empty_engine) <= {"alembic_version"}
+    assert current_revision(empty_engine) is None
+    upgrade(empty_engine)
+    assert is_at_head(empty_engine)
+    check(empty_engine)
+    assert tables(empty_engine) == set(Base.metadata.tables) | {"alembic_version"}
+    [result] = ingest_paths(empty_engine, [str(data_dir / "cdc-overdose-deaths-us-2011-2021.csv")])
+    assert not result.already_loaded and result.release_id == 1
+
+
+def test_upgrade_is_idempotent(empty_engine):
+    before = tables(empty_engine)
+    upgrade(empty_engine)
+    assert tables(empty_engine) == before
+    assert is_at_head(empty_engine)
+
+
+def test_alembic_command_upgrades_and_checks_from_pyproject(database_factory, run_cli):
+    """The real `alembic` CLI, configured by [tool.alembic] in pyproject.toml, DATABASE_URL env."""
+    url = database_factory.new(migrated=False)
+
+    def alembic(*args: str):
+        return run_cli(args, database_url=url, cwd=REPO_ROOT, program="alembic")
+
+    upgraded = alembic("upgrade", "head")
+    assert upgraded.returncode == 0, upgraded.stderr
+    checked = alembic("check")
+    assert checked.returncode == 0, checked.stderr
+    assert "No new upgrade operations detected" in checked.stdout + checked.stderr
+    engine = database_factory.engine(url)
+    assert current_revision(engine) == head_revision()
+    assert tables(engine) == set(Base.metadata.tables) | {"alembic_version"}

@@ -1,0 +1,181 @@
+"""The seed snapshot: reproducible, small, never stale, and equal to the full ingest's current figures."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app import snapshot
+from app.ingest.load import ingest_paths
+from app.models import Area, Drug, Encounter, OverdoseDeath, Release, ReleasePeriod, Seizure
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = REPO_ROOT / "seed" / "snapshot"
+MAX_BYTES = 3_000_000
+
+
+@pytest.fixture(scope="session")
+def fresh_snapshot(data_files, tmp_path_factory) -> Path:
+    """`borderstats seed build` from ../shared/data, through app.snapshot.build."""
+    out = tmp_path_factory.mktemp("snapshot")
+    snapshot.build(data_files, out)
+    return out
+
+
+def snapshot_files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def test_seed_build_is_reproducible_byte_for_byte(fresh_snapshot, data_dir, run_cli, tmp_path):
+    out = tmp_path / "again"
+    result = run_cli(["seed", "build", "--data-dir", data_dir, "--out", out], database_url=None)
+    assert result.returncode == 0, result.stderr
+    assert "snapshot from 11 files" in result.stdout
+    first, second = snapshot_files(fresh_snapshot), snapshot_files(out)
+    assert sorted(first) == ["encounter.csv.gz", "manifest.json", "overdose_death.csv.gz",
+                             "seizure.csv.gz"]
+    assert first.keys() == second.keys()
+    for name in first:
+        assert first[name] == second[name], f"{name} differs between two builds"
+    assert sum(len(b) for b in first.values()) < MAX_BYTES
+
+
+def test_snapshot_manifest_lists_every_official_file_by_checksum(fresh_snapshot, data_files):
+    manifest = json.loads((fresh_snapshot / "manifest.json").read_text(encoding="utf-8"))
+    listed = {r["file_name"]: r["sha256"] for r in manifest["releases"]}
+    assert listed == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in data_files}
+    for meta in manifest["tables"].values():
+        data = (fresh_snapshot / meta["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == meta["sha256"]
+        assert gzip.decompress(data).decode("utf-8").count("\n") == meta["rows"] + 1
+
+
+def test_committed_snapshot_equals_a_fresh_build(fresh_snapshot):
+    committed, fresh = snapshot_files(COMMITTED), snapshot_files(fresh_snapshot)
+    assert committed.keys() == fresh.keys()
+    stale = [name for name in fresh if committed[name] != fresh[name]]
+    assert not stale, f"seed/snapshot is stale ({', '.join(stale)}): run `borderstats seed build`"
+
+
+# --- loading it ------------------------------------------------------------------------------------
+
+def current_figures(engine) -> dict[str, dict[tuple, tuple]]:
+    """Every current fact, grouped by release (checksum), period and every dimension."""
+    seizure_keys = (Release.sha256, Seizure.period, Seizure.fiscal_year, Area.slug, Drug.slug,
+                    Seizure.component, Seizure.region, Seizure.land_filter)
+    encounter_keys = (Release.sha256, Encounter.source, Encounter.period, Encounter.fiscal_year,
+                      Encounter.component, Encounter.region, Area.slug, Encounter.state,
+                      Encounter.demographic, Encounter.citizenship, Encounter.title_of_authority,
+                      Encounter.encounter_type)
+    death_keys = (Release.sha256, OverdoseDeath.year, OverdoseDeath.state, OverdoseDeath.category,
+                  OverdoseDeath.sex)
+    queries = {
+        "seizure": select(*seizure_keys, func.sum(Seizure.event_count),
+                          func.sum(Seizure.quantity_lbs), func.count())
+        .join(Release, Release.id == Seizure.release_id)
+        .join(Area, Area.id == Seizure.area_id).join(Drug, Drug.id == Seizure.drug_id)
+        .where(Seizure.is_current.is_(True)).group_by(*seizure_keys),
+        "encounter": select(*encounter_keys, func.sum(Encounter.encounter_count), func.count())
+        .join(Release, Release.id == Encounter.release_id)
+        .outerjoin(Area, Area.id == Encounter.area_id)
+        .where(Encounter.is_current.is_(True)).group_by(*encounter_keys),
+        "overdose_death": select(*death_keys, func.sum(OverdoseDeath.deaths),
+                                 func.sum(OverdoseDeath.rate), func.count())
+        .join(Release, Release.id == OverdoseDeath.release_id)
+        .where(OverdoseDeath.is_current.is_(True)).group_by(*death_keys),
+    }
+    widths = {"seizure": len(seizure_keys), "encounter": len(encounter_keys),
+              "overdose_death": len(death_keys)}
+    out = {}
+    with engine.connect() as conn:
+        for name, query in queries.items():
+            out[name] = {tuple(row[: widths[name]]): tuple(row[widths[name]:])
+                         for row in conn.execute(query)}
+    return out
+
+
+def same_values(a: tuple, b: tuple) -> bool:
+    """Equal measures; floats (sums of lbs, rates) within 1e-12 relative."""
+    return len(a) == len(b) and all(
+        x == pytest.approx(y, rel=1e-12) if isinstance(y, float) else x == y
+        for x, y in zip(a, b, strict=True))
+
+
+def release_metadata(engine) -> tuple[set, dict]:
+    with engine.connect() as conn:
+        releases = {
+            tuple(r) for r in conn.execute(select(
+                Release.sha256, Release.file_name, Release.dataset, Release.source, Release.title,
+                Release.row_count, Release.grain, Release.period_start, Release.period_end,
+                Release.periods_new, Release.periods_revised, Release.periods_unchanged,
+                Release.periods_superseded))
+        }
+        periods = {
+            (sha, period): (key, rows, status, current)
+            for sha, period, key, rows, status, current in conn.execute(
+                select(Release.sha256, ReleasePeriod.period, ReleasePeriod.revision_key,
+                       ReleasePeriod.row_count, ReleasePeriod.status, ReleasePeriod.is_current)
+                .join(Release, Release.id == ReleasePeriod.release_id))
+        }
+    return releases, periods
+
+
+def test_seed_load_gives_every_current_figure_of_the_full_ingest(fresh_snapshot, database_url,
+                                                                 empty_engine, loaded_engine,
+                                                                 run_cli, data_files, db_state):
+    result = run_cli(["seed", "load", "--from", fresh_snapshot], database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("loaded 11 releases")
+
+    seeded, ingested = current_figures(empty_engine), current_figures(loaded_engine)
+    for table in ingested:
+        assert seeded[table].keys() == ingested[table].keys(), table
+        for key, values in ingested[table].items():
+            assert same_values(seeded[table][key], values), (table, key)
+    assert len(seeded["seizure"]) > 17000 and len(seeded["encounter"]) > 50000
+
+    assert release_metadata(empty_engine) == release_metadata(loaded_engine)
+    with empty_engine.connect() as conn, loaded_engine.connect() as full:
+        for model in (Area, Drug):
+            assert set(conn.scalars(select(model.slug))) == set(full.scalars(select(model.slug)))
+        for model in (Seizure, Encounter, OverdoseDeath):  # superseded values are not shipped
+            assert conn.execute(select(func.count()).select_from(model)
+                                .where(model.is_current.is_(False))).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(Release)).scalar_one() == 11
+
+    # The seeded releases are the official files: ingesting them afterwards changes nothing.
+    before = db_state(empty_engine)
+    results = ingest_paths(empty_engine, [str(p) for p in data_files])
+    assert all(r.already_loaded for r in results)
+    assert db_state(empty_engine) == before
+
+
+def test_seed_load_refuses_a_non_empty_database(fresh_snapshot, database_url, empty_engine, data_dir,
+                                                db_state, run_cli):
+    ingest_paths(empty_engine, [str(data_dir / "cdc-overdose-deaths-us-2011-2021.csv")])
+    before = db_state(empty_engine)
+    with pytest.raises(snapshot.SnapshotError, match="already holds releases"):
+        snapshot.load(empty_engine, fresh_snapshot)
+    assert db_state(empty_engine) == before
+    result = run_cli(["seed", "load", "--from", fresh_snapshot], database_url=database_url)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "already holds releases" in result.stderr
+    assert db_state(empty_engine) == before
+
+
+def test_seed_load_rejects_a_damaged_snapshot(fresh_snapshot, empty_engine, tmp_path, db_state):
+    damaged = tmp_path / "snapshot"
+    shutil.copytree(fresh_snapshot, damaged)
+    data = bytearray((damaged / "seizure.csv.gz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (damaged / "seizure.csv.gz").write_bytes(bytes(data))
+    before = db_state(empty_engine)
+    with pytest.raises(snapshot.SnapshotError, match="checksum does not match"):
+        snapshot.load(empty_engine, damaged)
+    assert db_state(empty_engine) == before
