@@ -4,7 +4,6 @@ the requests that reproduce each number, POST /claims/verify, and the empty data
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,7 +101,6 @@ VERIFY_BODY: dict[str, Any] = {
 
 
 def make_client(url: str) -> TestClient:
-    logging.getLogger("borderstats").setLevel(logging.WARNING)
     return TestClient(create_app(Settings(database_url=url, version_ttl_seconds=0)))
 
 

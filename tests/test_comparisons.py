@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ KINDS = ["/comparisons/seizure-share", "/comparisons/encounter-share",
 
 
 def make_client(url: str) -> TestClient:
-    logging.getLogger("borderstats").setLevel(logging.WARNING)
     return TestClient(create_app(Settings(database_url=url, version_ttl_seconds=0)))
 
 
