@@ -157,7 +157,7 @@ async def list_comparisons(request: Request, params: Annotated[NoParams, Query()
 async def seizure_share(request: Request,
                         params: Annotated[SeizureShareParams, Query()]) -> Response:
     """Seizures (pounds or events) in a set of areas, states or components as a share of a base
-    (Southwest Border, a component, nationwide), with one row per member of the part. """
+    (Southwest Border, a component, nationwide), with one row per member of the part."""
     return await _share_response(request, "seizures", "seizure-share")
 
 
