@@ -113,8 +113,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def _validation_body(request: Request, exc: RequestValidationError) -> dict[str, Any]:
     """FastAPI's validation errors in the project's one error shape."""
     first = exc.errors()[0]
-    location = [str(p) for p in first.get("loc", ()) if p not in ("query", "body")]
-    parameter = location[-1] if location else "request"
+    parameter = _location(first.get("loc", ()))
     value = first.get("input")
     accepted = None
     if first.get("type") == "extra_forbidden":
@@ -135,6 +134,16 @@ def _validation_body(request: Request, exc: RequestValidationError) -> dict[str,
             for e in exc.errors()[1:]
         ]
     return body
+
+
+def _location(loc: Any) -> str:
+    """("body", "definitions", 0, "measure") -> "definitions[0].measure"."""
+    text = ""
+    for part in loc:
+        if part in ("query", "body", "path", "header"):
+            continue
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "request"
 
 
 def _query_names(route: Any) -> set[str]:

@@ -120,17 +120,26 @@ def _combinable(sources: list[Source]) -> dict[str, dict[str, Any]]:
 
 
 def _requested_months(spec: QuerySpec, catalog: Catalog, source: Source) -> list[dt.date]:
-    """Every month the period filter asks for, within the span any release covers."""
-    all_months = sorted({m for key, months in catalog.current.items() if key != "overdose_deaths"
-                         for m in months})
-    if not all_months:
-        return []
-    first = min(all_months[0], spec.period.start or all_months[0])
-    last = max(all_months[-1], spec.period.end or all_months[-1])
+    """Every month the period filter asks for: whole fiscal / calendar years and listed months,
+    and for an open-ended from/to range, up to the span any release covers."""
+    period = spec.period
+    lows: list[dt.date] = [dt.date(fy - 1, 10, 1) for fy in period.fiscal_years[:1]]
+    lows += [dt.date(y, 1, 1) for y in period.calendar_years[:1]] + list(period.months[:1])
+    highs: list[dt.date] = [dt.date(fy, 9, 1) for fy in period.fiscal_years[-1:]]
+    highs += [dt.date(y, 12, 1) for y in period.calendar_years[-1:]] + list(period.months[-1:])
+    first = period.start or (min(lows) if lows else None)
+    last = period.end or (max(highs) if highs else None)
+    if first is None or last is None:
+        known = sorted({m for key, months in catalog.current.items() if key != "overdose_deaths"
+                        for m in months})
+        if not known:
+            return []
+        first = first or known[0]
+        last = last or known[-1]
     months = []
     month = first
     while month <= last:
-        if spec.period.contains(month):
+        if period.contains(month):
             months.append(month)
         month = _next_month(month)
     return months

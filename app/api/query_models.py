@@ -69,6 +69,9 @@ class SeizureParams(MonthlyParams):
     area: str | None = Field(None, description=_list(_AREA_HELP), examples=["san-diego-field-office"])
     port: str | None = Field(None, description=_list("Synonym of `area`; a bare place name is "
                              "read as its field office (ports of entry)."), examples=["san diego"])
+    sector: str | None = Field(None, description=_list("Border Patrol sector(s): `area` limited "
+                               "to sectors; a bare place name is read as its sector."),
+                               examples=["tucson"])
     state: str | None = Field(None, description=_list(_STATE_HELP), examples=["CA,AZ"])
     component: str | None = Field(None, description=_list(_COMPONENT_HELP), examples=["ofo"])
     region: str | None = Field(None, description=_list(_REGION_HELP), examples=["southwest"])
