@@ -210,8 +210,10 @@ FROM_ZERO_BUG = ("BUG: from=0000-01 (or to=0000-01, month=0000-01) is a 500: yea
 def test_odd_inputs_never_give_a_server_error(client, path):
     failures = []
     for name, value in itertools.product(PARAMETERS[path], ODD_VALUES):
-        if value == "0000-01" and name in ("from", "to", "month") and path in ("/seizures", "/encounters"):
-            continue  # pinned by test_year_zero_month_is_a_422_not_a_500
+        if path in ("/seizures", "/encounters") and (
+                (value == "0000-01" and name in ("from", "to", "month"))
+                or (value == "9999-12" and name == "month")):
+            continue  # pinned by the two xfail tests below
         response = client.get(path, params={name: value})
         if response.status_code >= 500 or response.status_code not in (200, 422):
             failures.append((name, value[:40], response.status_code))
@@ -234,6 +236,14 @@ def test_year_zero_month_is_a_422_not_a_500(client, path, name):
     response = client.get(path, params={name: "0000-01"})
     assert response.status_code == 422
     assert response.json()["error"]["parameter"] == name
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: month=9999-12 is a 500: counting the requested months "
+                   "steps past December 9999 and datetime.date raises ValueError (year 10000)")
+@pytest.mark.parametrize("path", ["/seizures", "/encounters"])
+def test_last_representable_month_is_not_a_500(client, path):
+    response = client.get(path, params={"month": "9999-12"})
+    assert response.status_code in (200, 422)
 
 
 def test_group_by_of_only_commas_is_a_422_listing_the_choices(client):

@@ -163,12 +163,14 @@ def test_filter_spellings_select_the_same_rows_as_the_files(client, params, pred
     assert row["quantity_lbs"] == h.lbs(h.total(mine, "quantity_lbs"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: /seizures refuses sector= (unknown parameter) though "
-                   "the registry declares sector a synonym of area and group_by=sector is accepted")
 def test_sector_parameter_is_a_synonym_of_area_for_seizures(client):
     body = h.get_json(client, "/seizures", {"sector": "rgv", "fiscal_year": "2022"})
     mine = seizure_rows(lambda r: r["area"] == "rio-grande-valley-sector" and in_fy(2022)(r))
     assert body["data"][0]["quantity_lbs"] == h.lbs(h.total(mine, "quantity_lbs"))
+    assert body["data"][0]["event_count"] == h.total(mine, "event_count")
+    assert body["meta"]["filters"]["area"] == ["rio-grande-valley-sector"]
+    refused = client.get("/seizures", params={"sector": "san-diego-field-office"})
+    assert refused.status_code == 422 and refused.json()["error"]["parameter"] == "sector"
 
 
 def test_seizures_by_state_use_the_states_of_each_area(client):
@@ -259,13 +261,8 @@ def test_fiscal_year_row_restricted_by_from_is_not_complete(client):
     assert body["meta"]["complete"] is True  # every requested month is covered
 
 
-@pytest.mark.parametrize(("fiscal_year", "complete"), [
-    ("2025", True),
-    ("2018", False),
-    pytest.param("2026", False, marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG: meta.complete is true for fiscal_year=2026 of seizures, which hold only Oct-Dec "
-        "2025: months after the last month any release covers are not counted as requested"))),
-])
+@pytest.mark.parametrize(("fiscal_year", "complete"), [("2025", True), ("2018", False),
+                                                       ("2026", False)])
 def test_request_complete_says_whether_the_data_cover_every_requested_month(client, fiscal_year,
                                                                             complete):
     body = h.get_json(client, "/seizures", {"fiscal_year": fiscal_year})
