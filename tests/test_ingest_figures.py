@@ -66,16 +66,6 @@ def current_seizures(*where):
 
 # --- CBP drug seizures -----------------------------------------------------------------------------
 
-def test_current_seizure_release_per_fiscal_year_is_the_one_ending_latest(data_dir):
-    names = {fy: current_file(seizure_files(data_dir), fy, "FY", "Month (abbv)").name
-             for fy in range(2019, 2027)}
-    assert names == {
-        2019: "cbp-drug-seizures-fy19-fy22.csv",
-        **dict.fromkeys(range(2020, 2023), "cbp-drug-seizures-fy20-fy23.csv"),
-        **dict.fromkeys(range(2023, 2027), "cbp-drug-seizures-fy23-fy26-dec.csv"),
-    }
-
-
 def test_fy2021_fentanyl_nationwide_equals_the_current_release(loaded_engine, data_dir):
     rows = [r for r in current_seizure_rows(data_dir, 2021) if r["Drug Type"] == "Fentanyl"]
     expected_lbs = sum(float(r["Sum Qty (lbs)"]) for r in rows)
@@ -157,6 +147,11 @@ def test_current_seizure_rows_are_exactly_the_current_releases_rows(loaded_engin
         ).all())
     expected_files = {fy: current_file(seizure_files(data_dir), fy, "FY", "Month (abbv)").name
                       for fy in range(2019, 2027)}
+    assert expected_files == {
+        2019: "cbp-drug-seizures-fy19-fy22.csv",
+        **dict.fromkeys(range(2020, 2023), "cbp-drug-seizures-fy20-fy23.csv"),
+        **dict.fromkeys(range(2023, 2027), "cbp-drug-seizures-fy23-fy26-dec.csv"),
+    }
     assert got == expected_files  # one release per fiscal year, and it is the current one
     assert counts == {fy: len(current_seizure_rows(data_dir, fy)) for fy in range(2019, 2027)}
 
@@ -238,24 +233,32 @@ def test_ohss_fy2022_southwest_sectors_equal_the_sector_series(loaded_engine, da
     assert sum(got.values()) == 2206520
 
 
-def test_ohss_workbook_holds_the_same_figures_as_its_csv_export(data_dir):
+REGIONS = {"Southwest Land Border": "Southwest Border", "Northern Land Border": "Northern Border",
+           "Coastal Border": "Coastal/Interior"}
+
+
+def sheet_rows(data_dir: Path) -> list[tuple]:
+    """The sheet "Monthly Rgn and Sector" as (period, fiscal year, region, area slug, count)."""
     workbook = openpyxl.load_workbook(data_dir / "ohss-usbp-encounters-fy25m11.xlsx",
                                       read_only=True, data_only=True)
     try:
-        sheet_rows = list(workbook["Monthly Rgn and Sector"].iter_rows(values_only=True))
+        header, *body = workbook["Monthly Rgn and Sector"].iter_rows(values_only=True)
     finally:
         workbook.close()
-    header, *body = sheet_rows
     assert [str(h).replace("\n", " ") for h in header] == \
         ["Fiscal Year", "Month", "Region", "Sector", "Quantity"]
-    from_sheet = sorted((str(fy), m, rg, s, int(q)) for fy, m, rg, s, q in body if fy is not None)
-    from_csv = sorted((r["Fiscal Year"], r["Month"], r["Region"], r["Sector"], int(r["Quantity"]))
-                      for r in rows_of(data_dir / "ohss-usbp-encounters-monthly-sector.csv"))
-    assert from_sheet == from_csv
-    assert len(from_csv) == 5830
+    out = []
+    for fy, month, region, sector, quantity in body:
+        if fy is None:
+            continue
+        number = CALENDAR_MONTH[MONTHS[int(month.split()[0]) - 1]]
+        period = dt.date(int(fy) - 1 if number >= 10 else int(fy), number, 1)
+        place = sector.rsplit(",", 1)[0].strip().lower().replace(" ", "-")
+        out.append((period, int(fy), REGIONS[region], f"{place}-sector", int(quantity)))
+    return sorted(out)
 
 
-def test_ohss_workbook_and_csv_releases_load_identical_rows(loaded_engine):
+def test_ohss_workbook_and_csv_releases_load_identical_rows(loaded_engine, data_dir):
     def rows(file_name: str) -> list[tuple]:
         with loaded_engine.connect() as conn:
             return sorted(conn.execute(
@@ -270,6 +273,7 @@ def test_ohss_workbook_and_csv_releases_load_identical_rows(loaded_engine):
     export = rows("ohss-usbp-encounters-monthly-sector.csv")
     assert len(workbook) == 5830
     assert workbook == export
+    assert workbook == sheet_rows(data_dir)  # what openpyxl reads from the sheet itself
     with loaded_engine.connect() as conn:
         current = conn.execute(
             select(func.count(), func.sum(Encounter.encounter_count))
