@@ -92,6 +92,8 @@ class Catalog:
     values: dict[tuple[str, str], list[str]]
     # releases a release revised: id -> [(period, status)]
     revisions: dict[int, list[tuple[dt.date, str]]] = field(default_factory=dict)
+    # release id -> how many months (years) it currently answers for
+    current_counts: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.area_by_id = {a.id: a for a in self.areas}
@@ -140,9 +142,12 @@ async def load_catalog(conn: AsyncConnection, version: int) -> Catalog:
     ]
     current: dict[str, dict[dt.date, int]] = defaultdict(dict)
     revisions: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
+    current_counts: dict[int, int] = defaultdict(int)
     for p in await conn.execute(select(ReleasePeriod.__table__)):
         if p.is_current:
+            # Deaths are current cell by cell, so several releases can answer for one year.
             current[p.revision_key][p.period] = p.release_id
+            current_counts[p.release_id] += 1
         revisions[p.release_id].append((p.period, p.status))
     values = await _distinct_values(conn)
     fingerprint = hashlib.sha256(
@@ -152,6 +157,7 @@ async def load_catalog(conn: AsyncConnection, version: int) -> Catalog:
         version=version, fingerprint=fingerprint, areas=areas, drugs=drugs, states=states,
         releases=releases, current=dict(current), values=values,
         revisions={k: sorted(v) for k, v in revisions.items()},
+        current_counts=dict(current_counts),
     )
 
 

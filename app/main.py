@@ -23,8 +23,15 @@ from app.docs import API_DESCRIPTION, OPENAPI_TAGS
 from app.errors import ApiError, InvalidParameter, ServiceUnavailable
 from app.logging_setup import configure_logging
 from app.middleware import RequestMiddleware
+from app.params import MAX_LIMIT
 
 log = logging.getLogger("borderstats")
+
+# The same wording app.params uses when it checks these itself.
+RANGE_MESSAGES = {
+    "limit": f"limit must be a whole number from 1 to {MAX_LIMIT:,}",
+    "offset": "offset must be a whole number, 0 or more",
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,6 +127,8 @@ def _validation_body(request: Request, exc: RequestValidationError) -> dict[str,
         route = request.scope.get("route")
         accepted = sorted(_query_names(route)) if route is not None else None
         message = f"unknown parameter {parameter!r} for {request.url.path}"
+    elif parameter in RANGE_MESSAGES:
+        message = RANGE_MESSAGES[parameter]
     else:
         message = f"{parameter}: {first.get('msg', 'invalid value')}"
         ctx = first.get("ctx") or {}

@@ -182,6 +182,8 @@ def parse_query(dataset_name: str, raw: Mapping[str, str], catalog: Catalog) -> 
         dim = dataset.dimension(token.lower())
         if dim is not None and token.lower() != dim.name:
             via.setdefault(dim.name, token.lower())  # e.g. group_by=sector: areas as sectors
+    if dataset.name == "overdose_deaths":
+        _check_published_deaths(filters, group_by, raw)
     sort = _parse_sort(dataset, raw.get("sort"), group_by, grain)
     source = raw.get("source")
     if source is not None:
@@ -348,18 +350,24 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^\d{4}$")
 
 
+YEAR_RANGE = (1900, 2100)
+
+
 def parse_month(param: str, value: str) -> dt.date:
     match = _MONTH.match(value.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise InvalidParameter(param, value, f"{param} must be a month written YYYY-MM, e.g. 2021-10")
+    if (not match or not 1 <= int(match.group(2)) <= 12
+            or not YEAR_RANGE[0] <= int(match.group(1)) <= YEAR_RANGE[1]):
+        raise InvalidParameter(param, value, f"{param} must be a month written YYYY-MM between "
+                               f"{YEAR_RANGE[0]}-01 and {YEAR_RANGE[1]}-12, e.g. 2021-10")
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
 def _parse_year_list(param: str, value: str) -> tuple[int, ...]:
     years = []
     for token in split_list(value):
-        if not _YEAR.match(token) or not 1900 <= int(token) <= 2100:
-            raise InvalidParameter(param, token, f"{param} must be a 4-digit year (or a comma list)")
+        if not _YEAR.match(token) or not YEAR_RANGE[0] <= int(token) <= YEAR_RANGE[1]:
+            raise InvalidParameter(param, token, f"{param} must be a 4-digit year from {YEAR_RANGE[0]} to "
+                                   f"{YEAR_RANGE[1]} (or a comma list)")
         years.append(int(token))
     if not years:
         raise InvalidParameter(param, value, f"{param} is empty")
@@ -391,10 +399,11 @@ def _parse_years(raw: Mapping[str, str]) -> dict:
     for name, key in (("from", "year_from"), ("to", "year_to")):
         if name in raw:
             value = raw[name].strip()
-            if not _YEAR.match(value):
-                raise InvalidParameter(name, value, f"{name} must be a 4-digit year for overdose deaths")
+            if not _YEAR.match(value) or not YEAR_RANGE[0] <= int(value) <= YEAR_RANGE[1]:
+                raise InvalidParameter(name, value, f"{name} must be a 4-digit year from {YEAR_RANGE[0]} "
+                                       f"to {YEAR_RANGE[1]} for overdose deaths")
             out[key] = int(value)
-    if out.get("year_from") and out.get("year_to") and out["year_from"] > out["year_to"]:
+    if "year_from" in out and "year_to" in out and out["year_from"] > out["year_to"]:
         raise InvalidParameter("from", raw["from"], f"from ({raw['from']}) is after to ({raw['to']})")
     return out
 
@@ -434,6 +443,23 @@ def _group_choices(dataset: Dataset) -> list[str]:
     return names + list(dataset.grains)
 
 
+def _check_published_deaths(filters: dict[str, tuple], group_by: tuple[str, ...],
+                            raw: Mapping[str, str]) -> None:
+    """States publish total deaths for both sexes only; categories and sex are national."""
+    states = [s for s in filters.get("state", ()) if s is not None]
+    by_state = bool(states) or ("state" in group_by and "state" not in filters)
+    if not by_state:
+        return
+    for dim, default in (("category", "Total"), ("sex", "all")):
+        values = filters.get(dim)
+        if (values and any(v != default for v in values)) or (dim in group_by and values is None):
+            param = dim if dim in raw else "group_by"
+            raise InvalidParameter(
+                param, raw.get(param), f"overdose deaths by state are published for the total of "
+                f"all drugs and both sexes only; {dim} breakdowns are national (state=US)",
+                [default.lower()] if values else None)
+
+
 def _parse_sort(dataset: Dataset, value: str | None, group_by: tuple[str, ...],
                 grain: str | None) -> tuple[tuple[str, bool], ...]:
     keys = list(group_by) + ([grain] if grain else [])
@@ -464,5 +490,6 @@ def _parse_int(raw: Mapping[str, str], name: str, default: int, low: int, high: 
         return default
     text = raw[name].strip()
     if not re.fullmatch(r"\d+", text) or not low <= int(text) <= high:
-        raise InvalidParameter(name, raw[name], f"{name} must be a whole number from {low} to {high:,}")
+        bound = f"from {low} to {high:,}" if high < 10**9 else f"{low} or more"
+        raise InvalidParameter(name, raw[name], f"{name} must be a whole number {bound}")
     return int(text)

@@ -24,7 +24,7 @@ from app.models import Area, Drug
 from app.params import QuerySpec, category_slug
 
 
-class distinct_ids(FunctionElement):  # noqa: N801  (SQL function style)
+class distinct_ids(FunctionElement):
     """Comma-separated distinct values of an integer column, per group."""
 
     type = String()
@@ -32,12 +32,12 @@ class distinct_ids(FunctionElement):  # noqa: N801  (SQL function style)
 
 
 @compiles(distinct_ids, "postgresql")
-def _distinct_ids_pg(element, compiler, **kw):  # noqa: ANN001, ANN202
+def _distinct_ids_pg(element, compiler, **kw):
     return f"string_agg(DISTINCT CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
 
 
 @compiles(distinct_ids)
-def _distinct_ids_default(element, compiler, **kw):  # noqa: ANN001, ANN202
+def _distinct_ids_default(element, compiler, **kw):
     return f"group_concat(DISTINCT {compiler.process(element.clauses, **kw)})"
 
 
@@ -99,7 +99,8 @@ def choose_source(spec: QuerySpec, catalog: Catalog) -> Source:
         )
     if spec.period.is_bounded():
         for source in fitting:
-            if all(m in catalog.current.get(source.key, {}) for m in _requested_months(spec, catalog, source)):
+            covered = catalog.current.get(source.key, {})
+            if all(m in covered for m in _requested_months(spec, catalog, source)):
                 return source
         for source in fitting:
             if any(spec.period.contains(m) for m in catalog.current.get(source.key, {})):
@@ -225,7 +226,7 @@ def plan(spec: QuerySpec, catalog: Catalog, *, use_rollups: bool = True) -> Plan
                 measure_columns=[m.name for m in measures])
 
 
-def _dimension_columns(dataset: Dataset, dim: str, fact):  # noqa: ANN001, ANN202
+def _dimension_columns(dataset: Dataset, dim: str, fact):
     area, drug = Area.__table__, Drug.__table__
     if dim in ("area", "state") and "area_id" in fact.c:
         area_join = (area, area.c.id == fact.c.area_id)
@@ -245,7 +246,7 @@ def _dimension_columns(dataset: Dataset, dim: str, fact):  # noqa: ANN001, ANN20
     return [(dim, fact.c[dim], None)]
 
 
-def _grain_expression(grain: str, fact):  # noqa: ANN001, ANN202
+def _grain_expression(grain: str, fact):
     if grain == "year":
         return fact.c.year
     if grain == "month":
@@ -262,7 +263,7 @@ def _grain_expression(grain: str, fact):  # noqa: ANN001, ANN202
     return fact.c.fiscal_year * 10 + ((month + 2) % 12) // 3 + 1
 
 
-def _measure_columns(dataset: Dataset, fact) -> list:  # noqa: ANN001
+def _measure_columns(dataset: Dataset, fact) -> list:
     if dataset.name == "seizures":
         lbs = func.sum(fact.c.quantity_lbs)
         return [lbs.label("quantity_lbs"), (lbs * LBS_TO_KG).label("quantity_kg"),
@@ -274,7 +275,7 @@ def _measure_columns(dataset: Dataset, fact) -> list:  # noqa: ANN001
             case((func.count() == 1, func.max(fact.c.rate)), else_=None).label("rate")]
 
 
-def _where(spec: QuerySpec, source: Source, catalog: Catalog, fact) -> list:  # noqa: ANN001
+def _where(spec: QuerySpec, source: Source, catalog: Catalog, fact) -> list:
     conditions = [fact.c.is_current.is_(True)]
     dataset = spec.dataset
     if dataset.name == "encounters":
@@ -305,9 +306,9 @@ def _where(spec: QuerySpec, source: Source, catalog: Catalog, fact) -> list:  # 
             conditions.append(fact.c.sex == "all")
         if spec.years:
             conditions.append(fact.c.year.in_(spec.years))
-        if spec.year_from:
+        if spec.year_from is not None:
             conditions.append(fact.c.year >= spec.year_from)
-        if spec.year_to:
+        if spec.year_to is not None:
             conditions.append(fact.c.year <= spec.year_to)
         return conditions
     period = spec.period
@@ -346,10 +347,15 @@ async def run(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> Query
     the_plan = plan(spec, catalog)
     result = await conn.execute(the_plan.statement)
     raw_rows = result.mappings().all()
-    return shape(the_plan, raw_rows, catalog)
+    shaped = shape(the_plan, raw_rows, catalog)
+    if not raw_rows and spec.offset > 0:
+        # A page past the end has no row to carry the window count: count the groups instead.
+        groups = the_plan.statement.limit(None).offset(None).order_by(None).subquery()
+        shaped.total_rows = int(await conn.scalar(select(func.count()).select_from(groups)))
+    return shaped
 
 
-def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:  # noqa: ANN001
+def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:
     spec = the_plan.spec
     coverage_months = catalog.current.get(the_plan.revision_key, {})
     covered = sorted(coverage_months)
@@ -374,8 +380,9 @@ def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:  # noqa: A
         if spec.grain:
             row["period_complete"] = usable.issuperset(grain_months(spec.grain, raw[spec.grain]))
         if not spec.keys and raw["_facts"] == 0:
-            # No fact matched: zero where the data covers the period, unknown where it does not.
-            known = bool(usable)
+            # No fact matched. Monthly files leave out empty cells, so zero where the data cover
+            # the period; annual death tables publish every cell they have, so unknown.
+            known = bool(usable) and spec.dataset.time == "month"
             for name in the_plan.measure_columns:
                 row[name] = 0 if known and name != "rate" else None
         rows.append(row)
@@ -421,7 +428,9 @@ def _format_measure(name: str, value: Any) -> Any:
     if value is None:
         return None
     if name in {"quantity_lbs", "quantity_kg"}:
-        return round(float(value), 6)
+        # Ten significant digits: the precision of CBP's own releases, and free of the float
+        # noise that differs with the order a database adds rows in.
+        return float(f"{float(value):.10g}")
     if name == "rate":
         return float(value)
     return int(value)

@@ -38,10 +38,6 @@ def areas(catalog: Catalog, filters: dict[str, Any]) -> list[dict[str, Any]]:
 
 def releases(catalog: Catalog, dataset: str | None) -> list[dict[str, Any]]:
     """Every release, newest first, with what it revised."""
-    current_by_release: dict[int, int] = {}
-    for months in catalog.current.values():
-        for release_id in months.values():
-            current_by_release[release_id] = current_by_release.get(release_id, 0) + 1
     rows = []
     for release in sorted(catalog.releases, key=lambda r: r.id, reverse=True):
         if dataset and release.dataset != dataset:
@@ -61,7 +57,7 @@ def releases(catalog: Catalog, dataset: str | None) -> list[dict[str, Any]]:
             "periods_superseded": release.periods_superseded,
             "revised_periods": [p.strftime(fmt) for p, s in periods if s == "revised"],
             "superseded_periods": [p.strftime(fmt) for p, s in periods if s == "superseded"],
-            "current_periods": current_by_release.get(release.id, 0),
+            "current_periods": catalog.current_counts.get(release.id, 0),
         })
         rows.append(row)
     return rows

@@ -81,9 +81,9 @@ def rows_of(client: TestClient, path: str, params: Any) -> list[dict[str, Any]]:
 
 
 def lbs(value: float) -> Any:
-    """A quantity compared at 1e-9 relative (the API also rounds to 1e-6 lb: see the xfail test
-    test_small_quantities_keep_the_files_precision)."""
-    return pytest.approx(value, rel=1e-9, abs=5e-7)
+    """A quantity compared at 1e-9 relative (the API gives 10 significant digits, the precision
+    of CBP's releases)."""
+    return pytest.approx(value, rel=1e-9)
 
 
 # --- time ----------------------------------------------------------------------------------------

@@ -285,8 +285,6 @@ def test_total_rows_counts_every_group_not_only_the_page(client):
     assert [r["quantity_lbs"] for r in body["data"]] == [h.lbs(s["quantity_lbs"]) for s in top]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: quantities are rounded to 6 decimals (1e-6 lb), so a "
-                   "small figure such as 0.017416519 lbs is served as 0.017417")
 def test_small_quantities_keep_the_files_precision(client):
     body = h.get_json(client, "/seizures", {"area": "baltimore-field-office", "drug": "ketamine",
                                             "month": "2020-04"})
@@ -544,8 +542,6 @@ def test_deaths_by_sex_match_the_by_drug_file(client):
     assert female["data"][0]["deaths"] == h.drug_deaths()[("total", "female", 2021)]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a state-level figure the files do not publish (a drug "
-                   "category or a sex for a state, or DC) is served as 0 deaths instead of null")
 @pytest.mark.parametrize("params", [
     {"state": "AZ", "category": "heroin", "year": "2021"},
     {"state": "AZ", "sex": "female", "year": "2021"},

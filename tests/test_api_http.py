@@ -80,9 +80,6 @@ def test_a_different_query_has_a_different_etag_and_parameter_order_does_not_mat
     assert other_path != client.get("/seizures", params={"fiscal_year": "2021"}).headers["etag"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'If-None-Match: *' is answered 304 before the request "
-                   "is validated or routed, so an invalid query (or an unknown path under a cached "
-                   "prefix such as /drugsxyz) gets 304 Not Modified instead of 422 / 404")
 @pytest.mark.parametrize(("path", "status"), [("/seizures?drug=unobtainium", 422), ("/drugsxyz", 404)])
 def test_if_none_match_star_does_not_hide_an_error(client, path, status):
     assert client.get(path, headers={"If-None-Match": "*"}).status_code == status
@@ -92,9 +89,6 @@ def test_if_none_match_star_on_a_valid_query_is_304(client):
     assert client.get("/drugs", headers={"If-None-Match": "*"}).status_code == 304
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Vary repeats Accept-Encoding (the response sets it and "
-                   "the gzip middleware appends it again): 'Accept, Accept-Encoding, Accept-Encoding, "
-                   "Origin'")
 def test_vary_names_each_header_once(client):
     response = client.get("/seizures", params={"group_by": "area,month"},
                           headers={"Accept-Encoding": "gzip"})
@@ -220,8 +214,6 @@ def test_an_offset_past_the_end_is_an_empty_page_without_next(client):
     assert body["data"] == [] and body["meta"]["next"] is None and body["meta"]["row_count"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: total_rows comes from a window function over the rows "
-                   "returned, so a page past the end reports total_rows 0 instead of the group count")
 def test_total_rows_is_the_group_count_on_a_page_past_the_end(client):
     body = h.get_json(client, "/overdose-deaths", {"group_by": "state", "year": "2021", "offset": "60"})
     assert body["meta"]["total_rows"] == len({s for s, y in h.state_deaths() if y == 2021}) == 50
@@ -267,9 +259,6 @@ def statements_per_request(client) -> list[tuple[str, int]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with version_ttl_seconds=0 an uncached request reads the "
-                   "data version three times (cache fast path, cached_json lookup, catalog) before "
-                   "its query: 4 statements for a data request, 3 for a reference listing")
 def test_at_most_two_sql_statements_per_request(loaded_url):
     with h.api_client(loaded_url) as client:
         counts = statements_per_request(client)

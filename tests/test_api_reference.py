@@ -205,10 +205,6 @@ def test_releases_of_overdose_deaths_give_their_years(client):
     assert all(r["dataset"] == "overdose_deaths" and r["grain"] == "year" for r in rows.values())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: /releases gives current_periods 0 for the by-state table "
-                   "and the 2011-2021 national file, though /overdose-deaths cites them as the "
-                   "releases behind its figures (each later death file leaves the earlier files' "
-                   "years marked current, and the catalog keeps only the last)")
 def test_every_death_file_behind_a_served_figure_answers_for_some_years(client):
     listing = h.get_json(client, "/releases", {"dataset": "overdose_deaths"})["data"]
     rows = {r["file_name"]: r for r in listing}
@@ -353,8 +349,6 @@ def test_data_endpoints_have_a_recorded_200_example(openapi, path):
     assert example["data"] and example["meta"]["releases"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the reference GETs (/drugs, /areas, /releases, /datasets, "
-                   "/seizure-events) have no 200 example in the OpenAPI document")
 def test_every_get_has_a_200_example(openapi):
     missing = [path for path, ops in openapi["paths"].items()
                if "get" in ops and not _has_200_example(ops["get"])]

@@ -20,7 +20,7 @@ from official_csv import (
     us_overdose_deaths,
 )
 
-from app.api import comparison_examples
+from app.api import examples as comparison_examples
 from app.api.comparison_documents import GROUP_COLUMNS, SHARE_COLUMNS
 from app.config import Settings
 from app.main import create_app
@@ -129,7 +129,7 @@ def test_encounter_share_by_state_from_one_source(client: TestClient, data_dir: 
     base = state_encounters(data_dir, months=FY2021)
     total, ca, az = body["data"]
     assert (total["numerator"], total["denominator"]) == (part, base)
-    assert total["share"] == pytest.approx(part / base, rel=1e-12)
+    assert total["share"] == pytest.approx(part / base, rel=1e-9)
     assert (ca["member"], ca["name"], ca["numerator"]) == (
         "CA", "California", state_encounters(data_dir, months=FY2021, states=["CA"]))
     assert az["numerator"] == state_encounters(data_dir, months=FY2021, states=["AZ"])
@@ -222,7 +222,7 @@ def test_ports_vs_between_split(client: TestClient, data_dir: Path) -> None:
     assert ofo["numerator"] == pytest.approx(ports, abs=1e-5)
     assert usbp["numerator"] == pytest.approx(between, abs=1e-5)
     assert ofo["denominator"] == pytest.approx(ports + between, abs=1e-5)
-    assert ofo["share"] + usbp["share"] == pytest.approx(1, rel=1e-12)
+    assert ofo["share"] + usbp["share"] == pytest.approx(1, rel=1e-9)
 
 
 def test_change_in_overdose_deaths(client: TestClient, data_dir: Path) -> None:
@@ -231,7 +231,7 @@ def test_change_in_overdose_deaths(client: TestClient, data_dir: Path) -> None:
     before, after = us_overdose_deaths(data_dir, 2020), us_overdose_deaths(data_dir, 2021)
     assert (row["before_value"], row["after_value"]) == (before, after)
     assert row["absolute_change"] == after - before
-    assert row["percent_change"] == pytest.approx((after - before) / before * 100, rel=1e-12)
+    assert row["percent_change"] == pytest.approx((after - before) / before * 100, rel=1e-9)
     assert row["after_request"] == "/overdose-deaths?year=2021"
 
 
@@ -325,12 +325,15 @@ def test_recorded_openapi_examples_match_the_live_answers(client: TestClient) ->
 
 
 def _figures(document: Any) -> Any:
-    """A document without what differs between loads (load times, data version)."""
+    """A document without what differs between loads (load times, data version) or backends
+    (the last bits of a float sum depend on the order Postgres or SQLite adds the rows)."""
     if isinstance(document, dict):
         return {k: _figures(v) for k, v in document.items()
                 if k not in {"loaded_at", "data_version"}}
     if isinstance(document, list):
         return [_figures(v) for v in document]
+    if isinstance(document, float):
+        return float(f"{document:.9g}")
     return document
 
 

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.api.comparison_examples import VERIFY_EXAMPLE_BODY, comparison_responses
+from app.api.examples import VERIFY_EXAMPLE_BODY, example_responses
 from app.api.respond import cached_json
 from app.catalog import Catalog
 from app.claims import registry, wording
@@ -66,7 +66,7 @@ ConnectionDep = Annotated[AsyncConnection, Depends(connection)]
 
 
 @router.get("/claims", summary="Every claim of the article, checked live",
-            responses=comparison_responses("/claims"))
+            responses=example_responses("/claims"))
 async def list_claims(request: Request, params: Annotated[NoParams, Query()]) -> Response:
     """Every claim of the article (New York Post, June 2022), evaluated now: our wording, the
     quoted words, the comparator, the primary definition and each alternative with numerator,
@@ -84,7 +84,7 @@ async def list_claims(request: Request, params: Annotated[NoParams, Query()]) ->
 
 
 @router.get("/claims/{claim_id}", summary="One claim, checked live",
-            responses=comparison_responses("/claims/{claim_id}"))
+            responses=example_responses("/claims/{claim_id}"))
 async def get_claim(request: Request, params: Annotated[NoParams, Query()],
                     claim_id: Annotated[str, Path(description="Claim id, e.g. "
                                                   "`encounters-four-sectors` (see GET /claims).",
@@ -101,7 +101,7 @@ async def get_claim(request: Request, params: Annotated[NoParams, Query()],
 
 
 @router.post("/claims/verify", summary="Check a claim you submit",
-             responses=comparison_responses("/claims/verify"))
+             responses=example_responses("/claims/verify"))
 async def verify_claim(
     claim: Annotated[ClaimSpec, Body(openapi_examples={"share": {
         "summary": "A share of seizures", "value": VERIFY_EXAMPLE_BODY}})],

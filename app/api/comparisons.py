@@ -12,7 +12,7 @@ from pydantic.fields import FieldInfo
 
 from app import compare, compare_params
 from app.api import comparison_documents as documents
-from app.api.comparison_examples import comparison_responses
+from app.api.examples import example_responses
 from app.api.query_models import (
     DeathParams,
     EncounterParams,
@@ -132,7 +132,7 @@ KINDS: list[tuple[str, str, type[BaseModel]]] = []
 
 def _kind(path: str, summary: str, model: type[BaseModel]) -> dict[str, Any]:
     KINDS.append((path, summary, model))
-    return {"path": path, "summary": summary, "responses": comparison_responses(path)}
+    return {"path": path, "summary": summary, "responses": example_responses(path)}
 
 
 class NoParams(ComparisonParams):
@@ -140,7 +140,7 @@ class NoParams(ComparisonParams):
 
 
 @router.get("/comparisons", summary="Comparison kinds and their parameters",
-            responses=comparison_responses("/comparisons"))
+            responses=example_responses("/comparisons"))
 async def list_comparisons(request: Request, params: Annotated[NoParams, Query()]) -> Response:
     """List every comparison with its parameters: name, required, description, accepted values,
     example."""

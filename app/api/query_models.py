@@ -90,6 +90,8 @@ class EncounterParams(MonthlyParams):
     sector: str | None = Field(None, description=_list("Border Patrol sector(s): `area` limited "
                                "to sectors; `El Paso` means the El Paso Sector."),
                                examples=["el paso,rio grande valley"])
+    port: str | None = Field(None, description=_list("Synonym of `area`; a bare place name is "
+                             "read as its field office (ports of entry)."))
     state: str | None = Field(None, description=_list("State(s), two-letter code or name (the "
                               "by-state release)."), examples=["CA,AZ"])
     component: str | None = Field(None, description=_list(_COMPONENT_HELP), examples=["usbp"])

@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from app import reference_queries
-from app.api.examples import reference_responses
+from app.api.examples import example_responses
 from app.api.query_models import OutputParams
 from app.api.respond import cached_json
 from app.catalog import Catalog
@@ -51,11 +51,11 @@ class EventParams(OutputParams):
     to: dt.date | None = Field(None, description="Latest date, YYYY-MM-DD.")
 
 
-@router.get("/drugs", summary="Drug types", responses=reference_responses("drugs"))
+@router.get("/drugs", summary="Drug types", responses=example_responses("/drugs"))
 async def get_drugs(request: Request, params: Annotated[NoParams, Query()]) -> Response:
     """Every drug type in the seizure data: slug, display name, CBP's own name and aliases."""
 
-    async def build(catalog: Catalog, _params: dict[str, str]):  # noqa: ANN202
+    async def build(catalog: Catalog, _params: dict[str, str]):
         rows = [{"slug": d.slug, "name": d.name, "source_name": d.source_name,
                  "aliases": list(d.aliases)} for d in catalog.drugs]
         return rows, {"row_count": len(rows)}, ["slug", "name", "source_name", "aliases"]
@@ -63,18 +63,18 @@ async def get_drugs(request: Request, params: Annotated[NoParams, Query()]) -> R
     return await cached_json(request, build)
 
 
-@router.get("/areas", summary="Areas of responsibility", responses=reference_responses("areas"))
+@router.get("/areas", summary="Areas of responsibility", responses=example_responses("/areas"))
 async def get_areas(request: Request, params: Annotated[AreaParams, Query()]) -> Response:
     """Field offices (ports of entry) and Border Patrol sectors with their component, region
     and states. `state_basis` says whether `states` is the area's whole coverage or only the
     state of its headquarters."""
 
-    async def build(catalog: Catalog, raw: dict[str, str]):  # noqa: ANN202
+    async def build(catalog: Catalog, raw: dict[str, str]):
         rows = reference_queries.areas(catalog, _area_filters(catalog, raw))
         columns = ["slug", "name", "kind", "component", "region", "states", "state_basis",
                    "abbreviation", "aliases", "note"]
-        return rows, {"row_count": len(rows), "filters": {k: v for k, v in raw.items()
-                                                          if k in {"state", "kind", "component", "region"}}}, columns
+        shown = {k: v for k, v in raw.items() if k in {"state", "kind", "component", "region"}}
+        return rows, {"row_count": len(rows), "filters": shown}, columns
 
     return await cached_json(request, build)
 
@@ -90,13 +90,13 @@ def _area_filters(catalog: Catalog, raw: dict[str, str]) -> dict[str, Any]:
 
 
 @router.get("/releases", summary="Loaded releases (data versions)",
-            responses=reference_responses("releases"))
+            responses=example_responses("/releases"))
 async def get_releases(request: Request, params: Annotated[ReleaseParams, Query()]) -> Response:
     """Every official file loaded: dataset, file, checksum, period covered, when loaded, and
     what it did to earlier releases (months new, revised, unchanged, or superseded by a newer
     release), with the months it revised and the months it currently answers for."""
 
-    async def build(catalog: Catalog, raw: dict[str, str]):  # noqa: ANN202
+    async def build(catalog: Catalog, raw: dict[str, str]):
         rows = reference_queries.releases(catalog, raw.get("dataset"))
         columns = ["id", "dataset", "source", "title", "file_name", "sha256", "row_count",
                    "period_start", "period_end", "loaded_at", "periods_new", "periods_revised",
@@ -107,13 +107,13 @@ async def get_releases(request: Request, params: Annotated[ReleaseParams, Query(
 
 
 @router.get("/datasets", summary="Datasets: measures, dimensions, grains, coverage",
-            responses=reference_responses("datasets"))
+            responses=example_responses("/datasets"))
 async def get_datasets(request: Request, params: Annotated[NoParams, Query()]) -> Response:
     """What each data endpoint offers: measures with units, dimensions with their accepted
     values, time grains, the release families (sources) with the dimensions each carries, and
     the months or years each currently covers."""
 
-    async def build(catalog: Catalog, _raw: dict[str, str]):  # noqa: ANN202
+    async def build(catalog: Catalog, _raw: dict[str, str]):
         rows = reference_queries.datasets(catalog)
         return rows, {"row_count": len(rows), "data_version": catalog.version}, None
 
@@ -121,13 +121,13 @@ async def get_datasets(request: Request, params: Annotated[NoParams, Query()]) -
 
 
 @router.get("/seizure-events", summary="Port-level seizure events from the article",
-            responses=reference_responses("seizure-events"))
+            responses=example_responses("/seizure-events"))
 async def get_seizure_events(request: Request, params: Annotated[EventParams, Query()]) -> Response:
     """Single seizures reported at named ports (from the CBP statements the article cites):
     place, port of entry, state, date (and its precision), drug, pounds, reported value and
     source. They are events, not statistics, and enter no aggregate."""
 
-    async def build(catalog: Catalog, raw: dict[str, str]):  # noqa: ANN202
+    async def build(catalog: Catalog, raw: dict[str, str]):
         filters = reference_queries.event_filters(catalog, raw)
         async with request.app.state.engine.connect() as conn:
             rows = await reference_queries.seizure_events(conn, catalog, filters)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from app import query
 from app.catalog import Catalog, CatalogCache
-from app.params import parse_query
+from app.params import MAX_LIMIT, parse_query
 from app.render import build_meta, csv_chunks, csv_filename, json_body
 
 CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
@@ -28,6 +28,7 @@ OUTPUT_PARAMS = {"format", "bom"}
 class CachedBody:
     body: bytes
     media_type: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class ResponseCache:
@@ -79,22 +80,23 @@ def make_etag(fingerprint: str, path: str, params: list[tuple[str, str]], csv: b
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
+    # "*" is not honoured: a GET is validated before anyone can say the resource exists.
+    if not if_none_match or if_none_match.strip() == "*":
         return False
-    if if_none_match.strip() == "*":
-        return True
     opaque = etag.removeprefix("W/")
     return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
 
 
 def cache_headers(etag: str) -> dict[str, str]:
-    return {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept, Accept-Encoding"}
+    # GZipMiddleware adds Accept-Encoding to Vary itself when it compresses.
+    return {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
 
 
 @dataclass
 class Lookup:
     """What the cache knows about a GET before any handler runs."""
 
+    catalog: Catalog
     etag: str
     headers: dict[str, str]
     as_csv: bool
@@ -111,7 +113,7 @@ async def lookup(state: Any, path: str, params: list[tuple[str, str]], accept: s
     etag = make_etag(catalog.fingerprint, path, params, as_csv)
     not_modified = etag_matches(if_none_match, etag)
     cached = None if (as_csv or not_modified) else state.responses.get(etag)
-    return Lookup(etag, cache_headers(etag), as_csv, not_modified, cached)
+    return Lookup(catalog, etag, cache_headers(etag), as_csv, not_modified, cached)
 
 
 Builder = Callable[[Catalog, dict[str, str]], Awaitable[tuple[Any, dict[str, Any], list[str]]]]
@@ -125,19 +127,45 @@ async def cached_json(request: Request, build: Builder) -> Response:
     """
     state = request.app.state
     params_list = query_items(request)
-    found = await lookup(state, request.url.path, params_list, request.headers.get("accept", ""),
-                         request.headers.get("if-none-match"))
+    # The fast path already looked this request up (and read the data version): reuse that.
+    found: Lookup | None = getattr(request.state, "lookup", None)
+    if found is None:
+        found = await lookup(state, request.url.path, params_list,
+                             request.headers.get("accept", ""), request.headers.get("if-none-match"))
+    # "If-None-Match: *" matches any current representation: one that exists is valid, so the
+    # answer is 304 once the request has been cached or built without error.
+    star = (request.headers.get("if-none-match") or "").strip() == "*"
     if found.not_modified:
         return Response(status_code=304, headers=found.headers)
     if found.cached is not None:
-        return Response(found.cached.body, media_type=found.cached.media_type, headers=found.headers)
-    catalog = await state.catalogs.get()
-    data, meta, columns = await build(catalog, dict(params_list))
+        if star:
+            return Response(status_code=304, headers=found.headers)
+        return Response(found.cached.body, media_type=found.cached.media_type,
+                        headers={**found.headers, **found.cached.headers})
+    params = dict(params_list)
+    if found.as_csv:
+        params["format"] = "csv"
+    data, meta, columns = await build(found.catalog, params)
+    headers = {**found.headers, **paging_headers(meta)}
+    if star:
+        return Response(status_code=304, headers=found.headers)
     if found.as_csv and columns:
-        return csv_response(request, data, columns, params_list, found.headers)
+        return csv_response(request, data, columns, params_list, headers)
     body = json_body(data, meta)
-    state.responses.put(found.etag, CachedBody(body, "application/json"))
-    return Response(body, media_type="application/json", headers=found.headers)
+    state.responses.put(found.etag, CachedBody(body, "application/json", paging_headers(meta)))
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def paging_headers(meta: dict[str, Any] | None) -> dict[str, str]:
+    """RFC 8288 `Link: rel=next` and the total row count, for clients that read headers (CSV)."""
+    headers: dict[str, str] = {}
+    if not meta:
+        return headers
+    if meta.get("next"):
+        headers["Link"] = f'<{meta["next"]}>; rel="next"'
+    if isinstance(meta.get("total_rows"), int):
+        headers["X-Total-Count"] = str(meta["total_rows"])
+    return headers
 
 
 class CachedResponses:
@@ -160,14 +188,16 @@ class CachedResponses:
         try:
             found = await lookup(scope["app"].state, scope["path"], params,
                                  headers.get("accept", ""), headers.get("if-none-match"))
-        except Exception:  # noqa: BLE001  (the handler path reports errors properly)
+        except Exception:
             await self.app(scope, receive, send)
             return
         if found.not_modified:
             await self._send(send, 304, found.headers, b"", None)
-        elif found.cached is not None:
-            await self._send(send, 200, found.headers, found.cached.body, found.cached.media_type)
+        elif found.cached is not None and (headers.get("if-none-match") or "").strip() != "*":
+            await self._send(send, 200, {**found.headers, **found.cached.headers},
+                             found.cached.body, found.cached.media_type)
         else:
+            scope.setdefault("state", {})["lookup"] = found
             await self.app(scope, receive, send)
 
     @staticmethod
@@ -202,8 +232,10 @@ def next_link(request: Request, offset: int, limit: int, shown: int, total: int)
 async def data_response(request: Request, dataset: str) -> Response:
     """GET /seizures, /encounters, /overdose-deaths."""
 
-    async def build(catalog: Catalog, params: dict[str, str]):  # noqa: ANN202
+    async def build(catalog: Catalog, params: dict[str, str]):
         raw = {k: v for k, v in params.items() if k not in OUTPUT_PARAMS}
+        if params.get("format") == "csv" and "limit" not in raw:
+            raw["limit"] = str(MAX_LIMIT)  # a download holds every row up to the maximum page
         spec = parse_query(dataset, raw, catalog)
         async with request.app.state.engine.connect() as conn:
             result = await query.run(conn, spec, catalog)

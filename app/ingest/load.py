@@ -395,7 +395,8 @@ def _values_of(conn: Connection, spec: FactSpec, fmt: FileFormat,
 
 
 def _same(a: dict[tuple, tuple], b: dict[tuple, tuple]) -> bool:
-    """Equal figures cell by cell; quantities within 1e-6 lbs or 1e-9 relative (one CBP release rounds them)."""
+    """Equal figures cell by cell; quantities within 1e-6 lbs or 1e-9 relative (one CBP release
+    rounds them)."""
     if a.keys() != b.keys():
         return False
     for cell, values in a.items():
