@@ -48,9 +48,9 @@ VERIFY_EXAMPLE_BODY: dict[str, Any] = {
     }],
 }
 CSV_EXAMPLE_PATHS = ("/seizures", "/encounters", "/overdose-deaths", "/drugs", "/areas",
-                     "/releases", "/seizure-events", "/comparisons/seizure-share", "/comparisons/encounter-share",
-                     "/comparisons/seizures-vs-encounters", "/comparisons/ports-vs-between",
-                     "/comparisons/change")
+                     "/releases", "/seizure-events", "/comparisons/seizure-share",
+                     "/comparisons/encounter-share", "/comparisons/seizures-vs-encounters",
+                     "/comparisons/ports-vs-between", "/comparisons/change")
 
 
 DATA_PATHS = ("/seizures", "/encounters", "/overdose-deaths")
