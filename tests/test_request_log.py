@@ -26,7 +26,9 @@ UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
 
 @contextmanager
 def client(**options: Any) -> Iterator[TestClient]:
-    settings = Settings(**{"database_url": UNREACHABLE, "db_timeout_seconds": 2, **options})
+    # Every setting explicit, so no BORDERSTATS_* variable or .env file can change what is logged.
+    settings = Settings(**{"database_url": UNREACHABLE, "db_timeout_seconds": 2, "log_level": "INFO",
+                           "log_format": "json", **options})
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

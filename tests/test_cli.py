@@ -1,0 +1,229 @@
+"""The `borderstats` command: complete help, meaningful exit codes, one-line reasons, serve end to end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from app.cli import cli
+from app.migrate import head_revision
+
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
+BIN = Path(sys.executable).with_name("borderstats")
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def borderstats(tmp_path: Path) -> Run:
+    """borderstats(*args, env={...}, cwd=...): run the real command with only the given settings."""
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        clean = {k: v for k, v in os.environ.items()
+                 if k != "DATABASE_URL" and not k.startswith("BORDERSTATS_")}
+        command = [str(BIN)] if BIN.exists() else [sys.executable, "-c",
+                                                   "from app.cli import main; main()"]
+        return subprocess.run([*command, *args], env={**clean, "COLUMNS": "120", **(env or {})},
+                              cwd=cwd or tmp_path, capture_output=True, text=True, timeout=timeout)
+
+    return run
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {stderr!r}"
+    assert lines[0].startswith("borderstats: ")
+    return lines[0]
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+def _commands(command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], object]]:
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+ALL_COMMANDS = [path for path, _ in _commands(typer.main.get_command(cli))]
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    for path, command in _commands(typer.main.get_command(cli)):
+        name = " ".join(("borderstats", *path))
+        assert (command.help or "").strip(), f"{name} has no help text"
+        for param in command.params:
+            assert (getattr(param, "help", None) or "").strip(), f"{name} {param.name}: no help"
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "borderstats")
+def test_help_of_every_command_exits_0(borderstats: Run, path: tuple[str, ...]) -> None:
+    result = borderstats(*path, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage: borderstats" in result.stdout
+    assert result.stderr == ""
+
+
+def test_top_level_help_lists_commands_database_and_exit_codes(borderstats: Run) -> None:
+    out = borderstats("--help").stdout
+    for word in ("serve", "ingest", "db", "seed", "DATABASE_URL", "BORDERSTATS_SQLITE_PATH",
+                 "Exit codes"):
+        assert word in out
+
+
+def test_serve_help_names_host_port_workers_and_their_variables(borderstats: Run) -> None:
+    out = borderstats("serve", "--help").stdout
+    for word in ("--host", "--port", "--workers", "BORDERSTATS_HOST", "BORDERSTATS_PORT",
+                 "BORDERSTATS_WORKERS", "--no-seed"):
+        assert word in out
+
+
+# --- exit codes ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ("db", "upgrade"), ("db", "current"), ("db", "check"), ("seed", "load"),
+    ("seed", "load", "--if-empty"), ("ingest", "any.csv"), ("serve", "--port", "1"),
+], ids=" ".join)
+def test_unreachable_database_exits_3_with_one_line(borderstats: Run, args: tuple[str, ...]) -> None:
+    result = borderstats(*args, env={"DATABASE_URL": UNREACHABLE}, timeout=60)
+    assert result.returncode == 3
+    assert one_line(result.stderr).startswith("borderstats: cannot reach the database ")
+
+
+def test_database_password_never_printed(borderstats: Run) -> None:
+    result = borderstats("db", "upgrade", env={"DATABASE_URL": "postgresql://bs:s3cret@127.0.0.1:1/x"})
+    assert result.returncode == 3
+    assert "s3cret" not in result.stderr + result.stdout
+    assert "bs:***@127.0.0.1" in one_line(result.stderr)
+
+
+@pytest.mark.parametrize("url", ["mysql://u@localhost/db", "not a url", "sqlite://"])
+def test_bad_database_url_exits_2_with_one_line(borderstats: Run, url: str) -> None:
+    result = borderstats("db", "current", env={"DATABASE_URL": url})
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "sqlite:///" in line
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("BORDERSTATS_POOL_SIZE", "many"), ("BORDERSTATS_LOG_FORMAT", "xml"),
+    ("BORDERSTATS_LOG_LEVEL", "loud"), ("BORDERSTATS_PORT", "0"),
+])
+def test_invalid_setting_exits_2_naming_it(borderstats: Run, variable: str, value: str) -> None:
+    result = borderstats("db", "current", env={variable: value})
+    assert result.returncode == 2
+    assert variable in one_line(result.stderr)
+
+
+def test_wrong_usage_exits_2(borderstats: Run) -> None:
+    assert borderstats("db", "nosuch").returncode == 2
+    assert borderstats("serve", "--port", "eighty").returncode == 2
+
+
+def test_seed_load_twice_refuses_the_second_and_if_empty_succeeds(
+        borderstats: Run, database_factory) -> None:
+    url = database_factory.new(migrated=False)
+    first = borderstats("seed", "load", env={"DATABASE_URL": url})
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("loaded 11 releases")
+    second = borderstats("seed", "load", env={"DATABASE_URL": url})
+    assert second.returncode == 1
+    assert "already holds releases" in one_line(second.stderr)
+    again = borderstats("seed", "load", "--if-empty", env={"DATABASE_URL": url})
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "the database already holds releases; nothing loaded"
+
+
+def test_seed_load_if_empty_loads_an_empty_database(borderstats: Run, database_factory) -> None:
+    url = database_factory.new()
+    result = borderstats("seed", "load", "--if-empty", env={"DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("loaded 11 releases")
+
+
+def test_db_current_upgrade_check_on_a_new_database(borderstats: Run, database_factory) -> None:
+    env = {"DATABASE_URL": database_factory.new(migrated=False)}
+    head = head_revision()
+    before = borderstats("db", "current", env=env)
+    assert (before.returncode, before.stdout.strip()) == (0, f"database: (empty); latest: {head}")
+    unmigrated = borderstats("db", "check", env=env)
+    assert unmigrated.returncode == 1
+    one_line(unmigrated.stderr)
+    upgrade = borderstats("db", "upgrade", env=env)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert upgrade.stdout.startswith("schema at head on ")
+    after = borderstats("db", "current", env=env)
+    assert after.stdout.strip() == f"database: {head}; latest: {head}"
+    check = borderstats("db", "check", env=env)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.strip().splitlines()[-1] == "schema matches the models"
+
+
+def test_embedded_sqlite_path_is_configurable(borderstats: Run, tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere" / "bs.db"
+    result = borderstats("db", "upgrade", env={"BORDERSTATS_SQLITE_PATH": str(path)})
+    assert result.returncode == 0, result.stderr
+    assert path.is_file()
+    assert not (tmp_path / ".borderstats").exists()
+
+
+# --- serve --------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, b""
+
+
+def test_serve_with_no_configuration_migrates_seeds_and_answers(
+        backend: str, database_factory, tmp_path: Path) -> None:
+    """SQLite: no settings at all (the embedded file in the working directory); Postgres: DATABASE_URL."""
+    env = {k: v for k, v in os.environ.items()
+           if k != "DATABASE_URL" and not k.startswith("BORDERSTATS_")}
+    if backend == "postgres":
+        env["DATABASE_URL"] = database_factory.new(migrated=False)
+    port = _free_port()
+    command = [str(BIN)] if BIN.exists() else [sys.executable, "-c", "from app.cli import main; main()"]
+    process = subprocess.Popen([*command, "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        status, body = 0, b""
+        while time.monotonic() < deadline and process.poll() is None:
+            status, body = _get(f"http://127.0.0.1:{port}/seizures?drug=fentanyl")
+            if status == 200:
+                break
+            time.sleep(0.1)
+        assert status == 200, f"no answer; serve exited {process.poll()}"
+        assert b'"quantity_lbs"' in body
+        assert _get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=20)
+    # a clean shutdown; uvicorn re-raises the SIGTERM it handled, so the status may say so
+    assert process.returncode in (0, -signal.SIGTERM), stderr
+    assert f"at http://127.0.0.1:{port}/" in stderr
+    assert "seeded an empty database" in stderr
+    if backend == "sqlite":
+        assert (tmp_path / ".borderstats" / "borderstats.db").is_file()
