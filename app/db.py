@@ -84,12 +84,16 @@ def urls_from_settings(settings: Settings) -> DatabaseURLs:
     return database_urls(settings.database_url, sqlite_path=settings.sqlite_path)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(timeout: float):
+    def on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Wait this long for another writer (an ingest) instead of failing at once.
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        cursor.close()
+
+    return on_connect
 
 
 def _ensure_sqlite_dir(url: URL) -> None:
@@ -97,12 +101,12 @@ def _ensure_sqlite_dir(url: URL) -> None:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_sync_engine(urls: DatabaseURLs, *, timeout: float = 10.0) -> Engine:
+def make_sync_engine(urls: DatabaseURLs, *, timeout: float = 30.0) -> Engine:
     """Create the engine used by ingest, seed and migrations."""
     if urls.backend == "sqlite":
         _ensure_sqlite_dir(urls.sync)
         engine = create_engine(urls.sync, connect_args={"timeout": timeout})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(timeout))
         return engine
     return create_engine(
         urls.sync, pool_pre_ping=True, connect_args={"connect_timeout": max(1, int(timeout))}
@@ -114,7 +118,7 @@ def make_async_engine(urls: DatabaseURLs, *, pool_size: int = 5, timeout: float 
     if urls.backend == "sqlite":
         _ensure_sqlite_dir(urls.async_)
         engine = create_async_engine(urls.async_, connect_args={"timeout": timeout})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(timeout))
         return engine
     statement_ms = int(timeout * 1000)
     return create_async_engine(

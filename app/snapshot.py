@@ -25,7 +25,7 @@ from app import rollups
 from app.db import database_urls, make_sync_engine
 from app.ingest.load import FACTS, bulk_insert, bump_data_version, ingest_paths, lock_for_writing
 from app.migrate import upgrade
-from app.models import Area, Drug, Release, ReleasePeriod
+from app.models import Area, AreaState, Drug, Release, ReleasePeriod, State
 from app.reference import ensure_reference
 
 FORMAT_VERSION = 1
@@ -90,6 +90,7 @@ def _export(conn: Connection, out_dir: Path) -> SnapshotSummary:
         manifest_releases.append(item)
     areas = dict(conn.execute(select(Area.id, Area.slug)).all())
     drugs = dict(conn.execute(select(Drug.id, Drug.slug)).all())
+    references = _references(conn)
     tables = {}
     total = 0
     for dataset, columns in _FACT_COLUMNS.items():
@@ -122,11 +123,45 @@ def _export(conn: Connection, out_dir: Path) -> SnapshotSummary:
         "`borderstats seed build`. Superseded values of older releases are not kept.",
         "releases": manifest_releases,
         "tables": tables,
+        # Every area and drug the facts name, including those an ingest added beyond seed/.
+        "areas": references["areas"],
+        "drugs": references["drugs"],
     }
     text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     (out_dir / MANIFEST).write_text(text, encoding="utf-8")
     total += len(text)
     return SnapshotSummary(len(releases), {k: v["rows"] for k, v in tables.items()}, total)
+
+
+def _references(conn: Connection) -> dict[str, list[dict]]:
+    states: dict[int, list[str]] = {}
+    for area_id, code in conn.execute(select(AreaState.area_id, AreaState.state_code)):
+        states.setdefault(area_id, []).append(code)
+    areas = []
+    for row in conn.execute(select(Area.__table__).order_by(Area.slug)).mappings():
+        item = {k: v for k, v in row.items() if k != "id"}
+        item["state_codes"] = sorted(states.get(row["id"], []))
+        areas.append(item)
+    drugs = [{k: v for k, v in row.items() if k != "id"}
+             for row in conn.execute(select(Drug.__table__).order_by(Drug.slug)).mappings()]
+    return {"areas": areas, "drugs": drugs}
+
+
+def _add_missing_references(conn: Connection, manifest: dict) -> None:
+    """Areas and drugs the snapshot names that seed/ does not (added by an ingest)."""
+    have_areas = set(conn.scalars(select(Area.slug)))
+    for area in manifest.get("areas", []):
+        if area["slug"] in have_areas:
+            continue
+        values = {k: v for k, v in area.items() if k != "state_codes"}
+        area_id = conn.execute(insert(Area).values(**values).returning(Area.id)).scalar_one()
+        codes = [c for c in area["state_codes"] if conn.scalar(select(State.code).where(State.code == c))]
+        if codes:
+            conn.execute(insert(AreaState), [{"area_id": area_id, "state_code": c} for c in codes])
+    have_drugs = set(conn.scalars(select(Drug.slug)))
+    missing = [d for d in manifest.get("drugs", []) if d["slug"] not in have_drugs]
+    if missing:
+        conn.execute(insert(Drug), missing)
 
 
 def _jsonable(value: object) -> object:
@@ -174,6 +209,7 @@ def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
         if conn.execute(select(func.count()).select_from(Release)).scalar_one():
             raise SnapshotError("the database already holds releases; seed load fills only an empty one")
         ensure_reference(conn)
+        _add_missing_references(conn, manifest)
         release_ids = _insert_releases(conn, manifest["releases"])
         areas = dict(conn.execute(select(Area.slug, Area.id)).all())
         drugs = dict(conn.execute(select(Drug.slug, Drug.id)).all())

@@ -92,7 +92,6 @@ class Case:
     column: int
     column_name: str
     fragment: str
-    column_bug: str = ""  # set when the reported column is wrong (pinned by an xfail test below)
 
 
 def _missing_column(tmp: Path, data: Path) -> Path:
@@ -243,15 +242,6 @@ def _xlsx_bad_cell(tmp: Path, data: Path) -> Path:
     return path
 
 
-UTF8_COLUMN_BUG = (
-    "reader._csv_rows reports a non-UTF-8 byte's CHARACTER offset in the line as `column` "
-    "(here 58), where every other IngestError's column is the CSV field (7, Citizenship)"
-)
-QUOTE_COLUMN_BUG = (
-    "reader._csv_rows turns csv.Error (unterminated quoted field) into column 1 with no "
-    "column name, although the quote opens in field 4 (Sector)"
-)
-
 CASES = [
     Case("missing-column", _missing_column, 1, 5, "", "'Land Filter'"),
     Case("non-numeric-event-count", _non_numeric_event_count, 4, 8, "Count of Event", "'12a'"),
@@ -264,14 +254,12 @@ CASES = [
     Case("unknown-month", _unknown_month, 2, 2, "Month (abbv)", "'XYZ'"),
     Case("unknown-ohss-month", _unknown_ohss_month, 4, 2, "Month", "'13 Octember'"),
     Case("truncated-line", _truncated_line, 4, 7, "Drug Type", "truncated line: 6 fields"),
-    Case("truncated-in-quoted-field", _truncated_in_quoted_field, 4, 4, "Sector", "malformed CSV",
-         column_bug=QUOTE_COLUMN_BUG),
+    Case("truncated-in-quoted-field", _truncated_in_quoted_field, 4, 4, "Sector", "malformed CSV"),
     Case("extra-field", _extra_field, 3, 10, "", "too many fields: 10 fields"),
     Case("empty-file", _empty_file, 1, 1, "", "the file is empty"),
     Case("blank-lines-only", _blank_file, 1, 1, "", "the file is empty"),
     Case("header-only", _header_only, 2, 1, "", "header but no data rows"),
-    Case("non-utf8-byte", _non_utf8, 4, 7, "Citizenship", "byte 0xc1 is not valid UTF-8",
-         column_bug=UTF8_COLUMN_BUG),
+    Case("non-utf8-byte", _non_utf8, 4, 7, "Citizenship", "byte 0xc1 is not valid UTF-8"),
     Case("unknown-header", _unknown_header, 1, 1, "", "matches no known official format"),
     Case("near-miss-header", _near_miss_header, 1, 9, "", "'Encounter Count'"),
     Case("duplicate-row", _duplicate_row, 5, 1, "", "repeats the figure of line 3"),
@@ -301,19 +289,17 @@ def test_bad_file_is_rejected_naming_file_line_column_and_nothing_is_loaded(
     error = info.value
     assert error.file == str(bad)
     assert error.line == case.line
-    if not case.column_bug:
-        assert error.column == case.column
-        assert error.column_name == case.column_name
+    assert error.column == case.column
+    assert error.column_name == case.column_name
     assert case.fragment in error.message
     assert str(error).startswith(f"{bad}: line {case.line}, column ")
     assert "\n" not in str(error)
     assert db_state(preloaded_engine) == before  # the good files before it were not loaded
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=c.id, marks=pytest.mark.xfail(strict=True, reason=c.column_bug))
-    for c in CASES if c.column_bug
-])
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in {"truncated-in-quoted-field",
+                                                                "non-utf8-byte"}],
+                         ids=lambda c: c.id)
 def test_error_column_is_the_csv_field(case, data_dir, tmp_path):
     with pytest.raises(IngestError) as info:
         read_file(case.build(tmp_path, data_dir))
@@ -342,9 +328,6 @@ def test_unreadable_path_is_an_ingest_error(preloaded_engine, data_dir, tmp_path
 
 # --- bugs: bad input that is not rejected as it should be ------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "normalize.month_abbreviation keeps only the first 3 letters of any word of 3+ letters, so "
-    "'JUNK' is read as June (and 'MAYBE' as May) instead of being rejected"))
 def test_word_starting_like_a_month_is_not_a_month(data_dir, tmp_path):
     lines = real_lines(data_dir, SEIZURES)
     lines[2] = set_field(lines[2], 1, "JUNK")
@@ -353,9 +336,6 @@ def test_word_starting_like_a_month_is_not_a_month(data_dir, tmp_path):
     assert (info.value.line, info.value.column) == (3, 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "normalize.quantity and normalize.count delete every comma without checking thousands "
-    "grouping: a decimal comma '1394,42380715' becomes 139,442,380,715 lbs and '4,5' events 45"))
 @pytest.mark.parametrize(("column", "value"), [(9, '"1394,42380715"'), (8, '"4,5"')],
                          ids=["decimal-comma-quantity", "decimal-comma-count"])
 def test_comma_that_is_not_a_thousands_separator_is_rejected(data_dir, tmp_path, column, value):
@@ -380,13 +360,8 @@ def _corrupt_member(data_dir: Path, tmp_path: Path, member: str, cut: bool) -> P
     return path
 
 
-CORRUPT_XLSX_BUG = (
-    "reader._xlsx_rows catches only BadZipFile/KeyError/OSError/ValueError around load_workbook "
-    "and nothing around iter_rows: a workbook whose XML is damaged raises "
-    "xml.etree.ElementTree.ParseError out of read_file (the CLI prints a traceback)")
 
 
-@pytest.mark.xfail(strict=True, reason=CORRUPT_XLSX_BUG)
 @pytest.mark.parametrize(("member", "cut"), [("xl/workbook.xml", False),
                                              ("xl/worksheets/sheet16.xml", True)],
                          ids=["damaged-workbook-xml", "damaged-sheet-xml"])
@@ -396,11 +371,6 @@ def test_xlsx_with_damaged_xml_is_an_ingest_error(data_dir, tmp_path, member, cu
     assert info.value.file.endswith("ohss.xlsx")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "no length check before the load: a value longer than its column (citizenship is "
-    "VARCHAR(64)) is stored silently on SQLite, and on Postgres COPY raises a raw "
-    "psycopg StringDataRightTruncation that is neither an IngestError nor an SQLAlchemyError "
-    "(the CLI prints a traceback)"))
 def test_value_longer_than_its_column_is_an_ingest_error(preloaded_engine, data_dir, tmp_path,
                                                          db_state):
     before = db_state(preloaded_engine)
@@ -432,7 +402,6 @@ def test_cli_ingest_bad_file_exits_1_with_one_line_reason(database_url, empty_en
     assert db_state(empty_engine) == before
 
 
-@pytest.mark.xfail(strict=True, reason=CORRUPT_XLSX_BUG)
 def test_cli_ingest_damaged_workbook_exits_1_with_one_line_reason(database_url, data_dir, tmp_path,
                                                                   run_cli):
     bad = _corrupt_member(data_dir, tmp_path, "xl/workbook.xml", cut=False)
@@ -557,13 +526,8 @@ def test_killed_ingest_leaves_no_partial_release(backend, database_factory, data
 
 # --- two ingests at once ---------------------------------------------------------------------------
 
-def test_concurrent_ingest_waits_for_the_running_one(backend, empty_engine, data_dir, request):
+def test_concurrent_ingest_waits_for_the_running_one(empty_engine, data_dir):
     """A second ingest started while another is writing waits for it, then loads: both succeed."""
-    if backend == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "load.lock_for_writing serialises ingests on Postgres only (advisory lock); on SQLite "
-            "the second ingest reads the reference tables before the first commits, then fails "
-            "with 'UNIQUE constraint failed: state.code' (CLI: exit 3, 'database error')")))
     second: dict[str, object] = {}
 
     def run_second() -> None:

@@ -181,10 +181,6 @@ def test_seed_load_rejects_a_damaged_snapshot(fresh_snapshot, empty_engine, tmp_
     assert db_state(empty_engine) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "snapshot._export writes area/drug slugs, but the manifest carries only seed/ reference data: "
-    "an area or drug the ingest added (a new CBP drug type or office) makes snapshot._insert_facts "
-    "raise KeyError (e.g. 'xylazine') instead of loading"))
 def test_snapshot_carries_drugs_and_areas_the_ingest_added(data_dir, tmp_path, empty_engine):
     with (data_dir / "cbp-drug-seizures-fy19-fy22.csv").open(newline="", encoding="utf-8") as handle:
         lines = [next(handle).rstrip("\r\n") for _ in range(3)]

@@ -99,7 +99,8 @@ def _get(row: Row, column: str, convert: Callable[[str], Any]) -> Any:
 
 
 def _area_from_aor(raw: str, component: str, abbreviation: str | None = None) -> AreaRef:
-    name = n.title_case_area(raw)
+    name = n.fits(n.title_case_area(raw), n.AREA_NAME_LENGTH - len(" Field Office"),
+                  "area of responsibility")
     if not name:
         raise ValueError("area of responsibility is empty")
     upper = name.upper()
@@ -113,13 +114,17 @@ def _area_from_aor(raw: str, component: str, abbreviation: str | None = None) ->
     return AreaRef(name=name, kind=kind, component=component, abbreviation=abbreviation)
 
 
+def _abbreviation(raw: str) -> str | None:
+    return n.fits(n.squash(raw), n.AREA_ABBREVIATION_LENGTH, "AOR abbreviation") or None
+
+
 def _area_from_ohss_sector(raw: str) -> AreaRef:
     text = n.squash(raw)
     place, _, state = text.rpartition(",")
     if not place or len(state.strip()) != 2:
         raise ValueError(f"sector {raw!r} is not of the form 'Rio Grande Valley, TX'")
     return AreaRef(
-        name=f"{n.title_case_area(place)} Sector",
+        name=f"{n.fits(n.title_case_area(place), n.AREA_NAME_LENGTH - 7, 'sector')} Sector",
         kind="sector",
         component="USBP",
         state_hint=state.strip().upper(),
@@ -132,7 +137,7 @@ def _parse_seizure(row: Row, _ctx: dict[str, Any]) -> SeizureRecord:
     fy = _get(row, "FY", n.fiscal_year)
     month = _get(row, "Month (abbv)", n.month_abbreviation)
     component = _get(row, "Component", lambda v: n.lookup(n.COMPONENTS, v, "component"))
-    abbreviation = n.squash(row.get("AOR (Abbv)", "")) or None
+    abbreviation = _get(row, "AOR (Abbv)", _abbreviation) if "AOR (Abbv)" in row else None
     area = _get(row, "Area of Responsibility", lambda v: _area_from_aor(v, component, abbreviation))
     drug = _get(row, "Drug Type", _drug_name)
     return SeizureRecord(
@@ -152,7 +157,7 @@ def _drug_name(raw: str) -> str:
     name = n.squash(raw)
     if not name:
         raise ValueError("drug type is empty")
-    return name
+    return n.fits(name, n.DRUG_NAME_LENGTH, "drug type")
 
 
 # --- CBP encounters (three layouts) -------------------------------------------------------------
@@ -202,7 +207,7 @@ def _parse_state_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
 def _parse_aor_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
     fy, period = _period(row)
     component = _get(row, "Component", lambda v: n.lookup(n.COMPONENTS, v, "component"))
-    abbreviation = n.squash(row["AOR (Abbv)"]) or None
+    abbreviation = _get(row, "AOR (Abbv)", _abbreviation)
     return EncounterRecord(
         period=period,
         fiscal_year=fy,
@@ -254,7 +259,7 @@ def _category(raw: str) -> str:
     name = n.squash(raw)
     if not name:
         raise ValueError("category is empty")
-    return _CATEGORY_NAMES.get(name.upper(), name)
+    return n.fits(_CATEGORY_NAMES.get(name.upper(), name), n.CATEGORY_LENGTH, "category")
 
 
 def _parse_us_deaths(row: Row, _ctx: dict[str, Any]) -> DeathRecord:

@@ -139,8 +139,12 @@ def load_parsed(
 
 
 def lock_for_writing(conn: Connection) -> None:
+    """Serialise writers: a second ingest waits for the running one, then sees its releases."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({INGEST_LOCK_ID})")
+    elif conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:
+        # Take SQLite's write lock now, before the first read, instead of at the first write.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def bump_data_version(conn: Connection) -> None:

@@ -104,11 +104,13 @@ def fiscal_month_start(fy: int, month: int) -> dt.date:
 
 
 def month_abbreviation(raw: str) -> int:
-    """`OCT` (any case) -> 10."""
-    key = squash(raw).upper()[:3]
-    if len(squash(raw)) < 3 or key not in MONTH_NUMBER:
-        raise ValueError(f"month {raw!r} is not a month abbreviation (JAN ... DEC)")
-    return MONTH_NUMBER[key]
+    """`OCT` or `October` (any case) -> 10."""
+    text = squash(raw).upper()
+    if text in MONTH_NUMBER:
+        return MONTH_NUMBER[text]
+    if text in _FULL_MONTH:
+        return _FULL_MONTH[text]
+    raise ValueError(f"month {raw!r} is not a month abbreviation (JAN ... DEC)")
 
 
 def ohss_month(raw: str) -> int:
@@ -130,7 +132,7 @@ def count(raw: str | int | float) -> int:
     if isinstance(raw, int):
         value = raw
     else:
-        text = squash(str(raw)).replace(",", "")
+        text = _without_thousands_separators(raw, "count")
         if not text:
             raise ValueError("count is empty")
         try:
@@ -147,9 +149,22 @@ def count(raw: str | int | float) -> int:
     return value
 
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def _without_thousands_separators(raw: object, what: str) -> str:
+    """`1,670` -> `1670`; a comma anywhere else (a decimal comma such as `4,5`) is an error."""
+    text = squash(str(raw))
+    if "," not in text:
+        return text
+    if not _GROUPED.fullmatch(text):
+        raise ValueError(f"{what} {raw!r} has a comma that is not a thousands separator")
+    return text.replace(",", "")
+
+
 def quantity(raw: str | float) -> float:
     """A non-negative decimal quantity (lbs, rates)."""
-    text = squash(str(raw)).replace(",", "")
+    text = _without_thousands_separators(raw, "quantity")
     try:
         value = float(text)
     except ValueError:
@@ -171,6 +186,20 @@ def citizenship(raw: str) -> str:
     text = squash(raw).upper()
     if not text:
         raise ValueError("citizenship is empty")
+    return fits(text, CITIZENSHIP_LENGTH, "citizenship")
+
+
+# Longest values the tables hold (app/models.py); a longer value is refused at parse time.
+CITIZENSHIP_LENGTH = 64
+AREA_NAME_LENGTH = 64  # area.slug holds 64
+AREA_ABBREVIATION_LENGTH = 32
+DRUG_NAME_LENGTH = 32  # drug.slug holds 32
+CATEGORY_LENGTH = 80
+
+
+def fits(text: str, limit: int, what: str) -> str:
+    if len(text) > limit:
+        raise ValueError(f"{what} is {len(text)} characters long; at most {limit} are accepted")
     return text
 
 

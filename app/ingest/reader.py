@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,17 +72,49 @@ def _csv_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         line_start = data.rfind(b"\n", 0, exc.start) + 1
-        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        before = data[line_start:exc.start].decode("utf-8", errors="replace")
+        field = _field_number(before)
         raise IngestError(
-            str(path), line, column,
+            str(path), line, field,
             f"byte 0x{data[exc.start]:02x} is not valid UTF-8 (the file must be UTF-8 text)",
+            column_name=_header_name(data, field) if line > 1 else "",
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    record_start = 1
     try:
         for row in reader:
-            yield reader.line_num, row
+            yield record_start, row
+            record_start = reader.line_num + 1
     except csv.Error as exc:
-        raise IngestError(str(path), reader.line_num, 1, f"malformed CSV: {exc}") from None
+        # The record that broke began at record_start: find the field whose quote never closed.
+        rest = text.splitlines(keepends=True)[record_start - 1:]
+        field = _field_number("".join(rest), stop_at_open_quote=True)
+        raise IngestError(
+            str(path), record_start, field, f"malformed CSV: {exc}",
+            column_name=_header_name(data, field) if record_start > 1 else "",
+        ) from None
+
+
+def _field_number(text: str, *, stop_at_open_quote: bool = False) -> int:
+    """1-based CSV field at the end of `text` (or where an unclosed quote opened)."""
+    field, in_quotes, opened_in = 1, False, 1
+    for i, char in enumerate(text):
+        if char == '"':
+            if in_quotes and text[i + 1:i + 2] == '"':
+                continue
+            in_quotes = not in_quotes
+            opened_in = field
+        elif char == "," and not in_quotes:
+            field += 1
+        elif char == "\n" and not in_quotes:
+            break
+    return opened_in if stop_at_open_quote and in_quotes else field
+
+
+def _header_name(data: bytes, field: int) -> str:
+    first = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
+    names = next(csv.reader([first]), [])
+    return names[field - 1].strip() if 0 < field <= len(names) else ""
 
 
 def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
@@ -92,8 +123,9 @@ def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
     sheet_name = next(f.sheet for f in FORMATS if f.sheet)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:
         raise IngestError(str(path), 1, 1, f"not a readable .xlsx workbook: {exc}") from None
+    number = 0
     try:
         if sheet_name not in workbook.sheetnames:
             raise IngestError(
@@ -106,6 +138,11 @@ def _xlsx_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[str]]]:
             while cells and cells[-1] == "":
                 cells.pop()
             yield number, cells
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(str(path), number + 1, 1,
+                          f"sheet {sheet_name!r} is damaged after row {number}: {exc}") from None
     finally:
         workbook.close()
 
