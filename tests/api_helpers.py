@@ -42,6 +42,9 @@ OHSS_CSV = "ohss-usbp-encounters-monthly-sector.csv"
 US_DEATHS_FILE = "cdc-overdose-deaths-us-2011-2021.csv"
 DRUG_DEATHS_FILE = "cdc-overdose-deaths-us-by-drug-1999-2021.csv"
 STATE_DEATHS_FILE = "cdc-overdose-deaths-by-state.csv"
+# National totals after 2021 are not in ../shared/data: the project ships the NCHS Data Brief
+# figures in seed/ and every ingest loads them as a release named by this file.
+REFERENCE_DEATHS_FILE = "seed/nchs_reference.json"
 
 COMPONENT = {"Office of Field Operations": "OFO", "U.S. Border Patrol": "USBP"}
 REGION = {"Southwest Border": "Southwest Border", "Southwest Land Border": "Southwest Border",
@@ -276,8 +279,17 @@ def state_deaths() -> dict[tuple[str, int], tuple[int, float]]:
             for r in read_csv(STATE_DEATHS_FILE)}
 
 
+@cache
+def reference_deaths() -> dict[int, int]:
+    """National totals shipped as reference figures (seed/nchs_reference.json)."""
+    shipped = json.loads((SEED_DIR / "nchs_reference.json").read_text())
+    return {f["year"]: f["deaths"] for f in shipped["figures"]}
+
+
 def national_death_file(year: int) -> str:
     """The file current for a national total: period ends latest, then starts latest."""
+    if year in reference_deaths():
+        return REFERENCE_DEATHS_FILE
     spans = {US_DEATHS_FILE: (max(us_deaths()), min(us_deaths()))}
     years = {k[2] for k in drug_deaths()}
     spans[DRUG_DEATHS_FILE] = (max(years), min(years))

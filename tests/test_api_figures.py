@@ -462,6 +462,8 @@ def test_sector_spellings_select_that_sector(client, params, area):
 # --- overdose deaths -----------------------------------------------------------------------------
 
 def national_total(year: int) -> int:
+    if year in h.reference_deaths():
+        return h.reference_deaths()[year]
     if year in h.us_deaths():
         return h.us_deaths()[year]
     return h.drug_deaths()[("total", "all", year)]
@@ -469,7 +471,7 @@ def national_total(year: int) -> int:
 
 def test_national_deaths_by_year_equal_the_national_files(client):
     body = h.get_json(client, "/overdose-deaths", {"group_by": "year"})
-    years = sorted({k[2] for k in h.drug_deaths()} | set(h.us_deaths()))
+    years = sorted({k[2] for k in h.drug_deaths()} | set(h.us_deaths()) | set(h.reference_deaths()))
     assert [(r["year"], r["deaths"], r["rate"], r["period_complete"]) for r in body["data"]] == [
         (y, national_total(y), None, True) for y in years]
     assert {r["file_name"] for r in body["meta"]["releases"]} == {

@@ -167,7 +167,7 @@ def data_rows(name: str) -> int:
 def test_releases_list_every_loaded_file_with_its_period_and_revisions(client, data_files):
     body = h.get_json(client, "/releases")
     rows = {r["file_name"]: r for r in body["data"]}
-    assert set(rows) == {p.name for p in data_files}
+    assert set(rows) == {p.name for p in data_files} | {h.REFERENCE_DEATHS_FILE}
     assert [r["id"] for r in body["data"]] == sorted((r["id"] for r in body["data"]), reverse=True)
     for path in data_files:
         row = rows[path.name]
@@ -194,7 +194,12 @@ def test_releases_list_every_loaded_file_with_its_period_and_revisions(client, d
 def test_releases_of_overdose_deaths_give_their_years(client):
     listing = h.get_json(client, "/releases", {"dataset": "overdose_deaths"})["data"]
     rows = {r["file_name"]: r for r in listing}
-    assert set(rows) == {h.US_DEATHS_FILE, h.DRUG_DEATHS_FILE, h.STATE_DEATHS_FILE}
+    assert set(rows) == {h.US_DEATHS_FILE, h.DRUG_DEATHS_FILE, h.STATE_DEATHS_FILE,
+                         h.REFERENCE_DEATHS_FILE}
+    reference = rows[h.REFERENCE_DEATHS_FILE]
+    assert (reference["period_start"], reference["period_end"]) == (
+        str(min(h.reference_deaths())), str(max(h.reference_deaths())))
+    assert "Data Brief" in reference["citation"]
     state_years = {y for _s, y in h.state_deaths()}
     drug_years = {k[2] for k in h.drug_deaths()}
     assert (rows[h.STATE_DEATHS_FILE]["period_start"], rows[h.STATE_DEATHS_FILE]["period_end"]) == (
@@ -272,7 +277,7 @@ def test_datasets_describe_measures_dimensions_grains_and_coverage(client):
     assert set(dims["category"]["values"]) == {k[0] for k in h.drug_deaths()}
     assert set(dims["sex"]["values"]) == {"all", "female", "male"}
     assert dims["state"]["values"][0] == "US"
-    years = {k[2] for k in h.drug_deaths()} | set(h.us_deaths())
+    years = {k[2] for k in h.drug_deaths()} | set(h.us_deaths()) | set(h.reference_deaths())
     assert deaths["coverage"] == {"first_year": min(years), "last_year": max(years)}
 
 

@@ -136,7 +136,7 @@ def test_seed_load_twice_refuses_the_second_and_if_empty_succeeds(
     url = database_factory.new(migrated=False)
     first = borderstats("seed", "load", env={"DATABASE_URL": url})
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("loaded 11 releases")
+    assert first.stdout.startswith("loaded 12 releases")  # 11 files + seed NCHS figures
     second = borderstats("seed", "load", env={"DATABASE_URL": url})
     assert second.returncode == 1
     assert "already holds releases" in one_line(second.stderr)
@@ -149,7 +149,7 @@ def test_seed_load_if_empty_loads_an_empty_database(borderstats: Run, database_f
     url = database_factory.new()
     result = borderstats("seed", "load", "--if-empty", env={"DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("loaded 11 releases")
+    assert result.stdout.startswith("loaded 12 releases")  # 11 files + seed NCHS figures
 
 
 def test_db_current_upgrade_check_on_a_new_database(borderstats: Run, database_factory) -> None:

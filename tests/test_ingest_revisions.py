@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+import json
 import math
 import shutil
 from collections import Counter, defaultdict
@@ -31,6 +32,11 @@ SEIZURE_FILES = (
 )
 SW_OLD, SW_NEW = "cbp-sw-encounters-fy19-fy22.csv", "cbp-sw-encounters-fy22-fy25-aug.csv"
 US_DEATHS = "cdc-overdose-deaths-us-2011-2021.csv"
+# Every ingest also loads, once, the reference figures shipped in seed/ (NCHS 2022-2023 deaths):
+# a release of its own, named by that file, which the figures below leave aside or add in.
+REFERENCE_FILE = "seed/nchs_reference.json"
+REFERENCE_FIGURES = json.loads((Path(__file__).resolve().parents[1] / REFERENCE_FILE)
+                               .read_text(encoding="utf-8"))["figures"]
 BY_DRUG_DEATHS = "cdc-overdose-deaths-us-by-drug-1999-2021.csv"
 STATE_DEATHS = "cdc-overdose-deaths-by-state.csv"
 MONTHS = ("OCT", "NOV", "DEC", "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP")
@@ -136,6 +142,7 @@ def release_periods(engine) -> dict[tuple[str, dt.date], tuple[str, bool, int]]:
                 select(Release.file_name, ReleasePeriod.period, ReleasePeriod.status,
                        ReleasePeriod.is_current, ReleasePeriod.row_count)
                 .join(Release, Release.id == ReleasePeriod.release_id)
+                .where(Release.file_name != REFERENCE_FILE)
             )
         }
 
@@ -144,7 +151,7 @@ def assert_release_bookkeeping(engine, fact, expected: dict[str, CsvRelease]) ->
     """Every release keeps all its rows; its period counters match its release_period rows."""
     periods = release_periods(engine)
     with engine.connect() as conn:
-        releases = conn.execute(select(Release)).all()
+        releases = conn.execute(select(Release).where(Release.file_name != REFERENCE_FILE)).all()
         for release in releases:
             kept = conn.execute(
                 select(func.count()).select_from(fact).where(fact.release_id == release.id)
@@ -195,8 +202,8 @@ def test_same_file_twice_in_one_command_loads_once(empty_engine, data_dir, db_st
     results = ingest_paths(empty_engine, [path, path])
     assert [r.already_loaded for r in results] == [False, True]
     state = db_state(empty_engine)
-    assert state["release"] == (1, 11)
-    assert state["overdose_death"][0] == 11
+    assert state["release"] == (2, 11 + len(REFERENCE_FIGURES))  # the file and the reference
+    assert state["overdose_death"][0] == 11 + len(REFERENCE_FIGURES)
     assert state["data_version"] == 1
 
 
@@ -427,7 +434,8 @@ def test_national_death_files_in_either_order_give_the_same_totals_once(database
                 select(ReleasePeriod.status).join(Release, Release.id == ReleasePeriod.release_id)
                 .where(Release.file_name == US_DEATHS)))
         assert duplicated == [], "a cell is current in two releases (double counting)"
-        assert totals[0] == 500 + 11 + 2070  # every release keeps all its rows
+        # every release keeps all its rows
+        assert totals[0] == 500 + 11 + 2070 + len(REFERENCE_FIGURES)
         if order[-1] == US_DEATHS:
             assert us_statuses == {"unchanged"}  # same figures as the by-drug file
         results.append(national_cells(engine))
@@ -436,5 +444,6 @@ def test_national_death_files_in_either_order_give_the_same_totals_once(database
     assert first == second  # same figures, and from the same release, whatever the order
     national = {year: deaths for (year, category, sex), (deaths, _) in first.items()
                 if category == "Total" and sex == "all"}
-    assert national == {**by_drug_totals, **us_totals}
+    reference = {f["year"]: f["deaths"] for f in REFERENCE_FIGURES}
+    assert national == {**by_drug_totals, **us_totals, **reference}
     assert national[2021] == 106699

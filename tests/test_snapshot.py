@@ -48,7 +48,8 @@ def test_seed_build_is_reproducible_byte_for_byte(fresh_snapshot, data_dir, run_
 
 def test_snapshot_manifest_lists_every_official_file_by_checksum(fresh_snapshot, data_files):
     manifest = json.loads((fresh_snapshot / "manifest.json").read_text(encoding="utf-8"))
-    listed = {r["file_name"]: r["sha256"] for r in manifest["releases"]}
+    listed = {r["file_name"]: r["sha256"] for r in manifest["releases"]
+              if not r["file_name"].startswith("seed/")}  # the reference figures shipped in seed/
     assert listed == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in data_files}
     for meta in manifest["tables"].values():
         data = (fresh_snapshot / meta["file"]).read_bytes()
@@ -131,7 +132,8 @@ def test_seed_load_gives_every_current_figure_of_the_full_ingest(fresh_snapshot,
                                                                  run_cli, data_files, db_state):
     result = run_cli(["seed", "load", "--from", fresh_snapshot], database_url=database_url)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("loaded 11 releases")
+    # the 11 official files and the reference figures shipped in seed/ (NCHS 2022-2023)
+    assert result.stdout.startswith("loaded 12 releases")
 
     seeded, ingested = current_figures(empty_engine), current_figures(loaded_engine)
     for table in ingested:
@@ -147,7 +149,8 @@ def test_seed_load_gives_every_current_figure_of_the_full_ingest(fresh_snapshot,
         for model in (Seizure, Encounter, OverdoseDeath):  # superseded values are not shipped
             assert conn.execute(select(func.count()).select_from(model)
                                 .where(model.is_current.is_(False))).scalar_one() == 0
-        assert conn.execute(select(func.count()).select_from(Release)).scalar_one() == 11
+        # the 11 official files and the NCHS reference figures of seed/
+        assert conn.execute(select(func.count()).select_from(Release)).scalar_one() == 12
 
     # The seeded releases are the official files: ingesting them afterwards changes nothing.
     before = db_state(empty_engine)

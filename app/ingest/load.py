@@ -9,16 +9,19 @@ sex), because their files overlap on some cells only.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 
 from app import rollups
-from app.ingest.formats import AreaRef, FileFormat
+from app.ingest.formats import AreaRef, DeathRecord, FileFormat
 from app.ingest.normalize import slugify
 from app.ingest.reader import ParsedFile, read_file
 from app.models import (
@@ -33,7 +36,7 @@ from app.models import (
     Seizure,
     State,
 )
-from app.reference import ReferenceIndex, ensure_reference, reference_index
+from app.reference import ReferenceIndex, ensure_reference, reference_index, seed_json
 
 INGEST_LOCK_ID = 0x626F7264  # an arbitrary constant: serialises concurrent ingests on Postgres
 
@@ -130,12 +133,40 @@ def load_parsed(
             results.append(load_release(conn, parsed))
             if progress:
                 progress(f"loaded {parsed.name}", 1)
-        changed = {r.dataset for r in results if not r.already_loaded}
+        # Reference figures shipped in seed/ (not a file of this command): loaded once, silently.
+        references = ensure_reference_releases(conn)
+        changed = {r.dataset for r in [*results, *references] if not r.already_loaded}
         for dataset in sorted(changed):
             rollups.rebuild(conn, dataset)
         if changed:
             bump_data_version(conn)
     return results
+
+
+NCHS_REFERENCE = FileFormat(
+    key="nchs-data-briefs",
+    dataset="overdose_deaths",
+    title="NCHS final counts of US drug overdose deaths (Data Briefs)",
+    publisher="CDC National Center for Health Statistics",
+    origin_url="https://www.cdc.gov/nchs/products/databriefs/db522.htm",
+    columns=("year", "deaths"),
+    parse=lambda row, ctx: row,  # never read from a file: the figures come from seed/
+    grain="year",
+    dimensions=("category",),
+)
+
+
+def ensure_reference_releases(conn: Connection) -> list[LoadResult]:
+    """Load the reference figures shipped in seed/ (NCHS 2022-2023) as a release, once."""
+    shipped = seed_json("nchs_reference.json")
+    records = [DeathRecord(year=f["year"], state=f["state"], category=f["category"], sex=f["sex"],
+                           deaths=f["deaths"], rate=f["rate"]) for f in shipped["figures"]]
+    digest = hashlib.sha256(json.dumps(shipped, sort_keys=True).encode()).hexdigest()
+    parsed = ParsedFile(path=Path(shipped["release"]["file_name"]), sha256=digest,
+                        format=NCHS_REFERENCE, records=records)
+    result = load_release(conn, parsed, citation=shipped["release"]["citation"],
+                          file_name=shipped["release"]["file_name"])
+    return [] if result.already_loaded else [result]
 
 
 def lock_for_writing(conn: Connection) -> None:
