@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_helpers import api_client
 from fastapi.testclient import TestClient
 from official_csv import (
     OCT_2021_TO_APR_2022,
@@ -24,8 +25,6 @@ from app.claims import wording
 from app.claims.registry import claim_ids
 from app.claims.wording import APPROXIMATELY, DEPENDS, NO_DATA, NOT_SUPPORTED, SUPPORTED, judge
 from app.compare import ratio
-from app.config import Settings
-from app.main import create_app
 
 SW, OFO = "Southwest Border", "Office of Field Operations"
 FY2021, FY2022 = fiscal_year_months(2021), fiscal_year_months(2022)
@@ -100,13 +99,9 @@ VERIFY_BODY: dict[str, Any] = {
 }
 
 
-def make_client(url: str) -> TestClient:
-    return TestClient(create_app(Settings(database_url=url, version_ttl_seconds=0)))
-
-
 @pytest.fixture(scope="module")
 def client(loaded_url: str) -> Iterator[TestClient]:
-    with make_client(loaded_url) as test_client:
+    with api_client(loaded_url) as test_client:
         yield test_client
 
 
@@ -356,7 +351,7 @@ def _changed(body: dict[str, Any], change: Any) -> dict[str, Any]:
 # --- empty database ------------------------------------------------------------------------------
 
 def test_empty_database_answers_no_data(database_url: str) -> None:
-    with make_client(database_url) as empty:
+    with api_client(database_url) as empty:
         response = empty.get("/claims")
         assert response.status_code == 200
         for claim in response.json()["data"]:

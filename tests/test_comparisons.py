@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_helpers import api_client
 from fastapi.testclient import TestClient
 from official_csv import (
     OCT_2021_TO_APR_2022,
@@ -22,8 +23,6 @@ from official_csv import (
 
 from app.api import examples as comparison_examples
 from app.api.comparison_documents import GROUP_COLUMNS, SHARE_COLUMNS
-from app.config import Settings
-from app.main import create_app
 
 SW, OFO, USBP = "Southwest Border", "Office of Field Operations", "U.S. Border Patrol"
 FY2021 = fiscal_year_months(2021)
@@ -34,13 +33,9 @@ KINDS = ["/comparisons/seizure-share", "/comparisons/encounter-share",
          "/comparisons/change"]
 
 
-def make_client(url: str) -> TestClient:
-    return TestClient(create_app(Settings(database_url=url, version_ttl_seconds=0)))
-
-
 @pytest.fixture(scope="module")
 def client(loaded_url: str) -> Iterator[TestClient]:
-    with make_client(loaded_url) as test_client:
+    with api_client(loaded_url) as test_client:
         yield test_client
 
 
@@ -340,7 +335,7 @@ def _figures(document: Any) -> Any:
 # --- empty database -----------------------------------------------------------------------------
 
 def test_empty_database_gives_null_shares_not_errors(database_url: str) -> None:
-    with make_client(database_url) as empty:
+    with api_client(database_url) as empty:
         for url in [CAAZ_PORTS,
                     "/comparisons/encounter-share?fiscal_year=2021&part_state=CA",
                     "/comparisons/seizures-vs-encounters?groups=CA,AZ;NM,TX&fiscal_year=2021",

@@ -168,62 +168,53 @@ def _period(row: Row, month_column: str = "Month (abbv)") -> tuple[int, dt.date]
     return fy, n.fiscal_month_start(fy, month)
 
 
+def _coded(row: Row, column: str, table: dict[str, str], what: str) -> str:
+    return _get(row, column, lambda v: n.lookup(table, v, what))
+
+
+def _encountered(row: Row, citizenship_column: str) -> dict[str, Any]:
+    """What every CBP encounter layout records: who, under which title, how many."""
+    return {
+        "demographic": _coded(row, "Demographic", n.DEMOGRAPHICS, "demographic"),
+        "citizenship": _get(row, citizenship_column, n.citizenship),
+        "title_of_authority": _coded(row, "Title of Authority", n.TITLES, "title"),
+        "encounter_count": _get(row, "Encounter Count", n.count),
+    }
+
+
 def _parse_sw_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
     fy, period = _period(row)
     return EncounterRecord(
-        period=period,
-        fiscal_year=fy,
-        component=_get(row, "Component", lambda v: n.lookup(n.COMPONENTS, v, "component")),
-        region="Southwest Border",
-        area=None,
-        state=None,
-        demographic=_get(row, "Demographic", lambda v: n.lookup(n.DEMOGRAPHICS, v, "demographic")),
-        citizenship=_get(row, "Citizenship Grouping", n.citizenship),
-        title_of_authority=_get(row, "Title of Authority", lambda v: n.lookup(n.TITLES, v, "title")),
-        encounter_type=_get(
-            row, "Encounter Type", lambda v: n.lookup(n.ENCOUNTER_TYPES, v, "encounter type")
-        ),
-        encounter_count=_get(row, "Encounter Count", n.count),
+        period=period, fiscal_year=fy,
+        component=_coded(row, "Component", n.COMPONENTS, "component"),
+        region="Southwest Border", area=None, state=None,
+        encounter_type=_coded(row, "Encounter Type", n.ENCOUNTER_TYPES, "encounter type"),
+        **_encountered(row, "Citizenship Grouping"),
     )
 
 
 def _parse_state_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
     fy, period = _period(row)
     return EncounterRecord(
-        period=period,
-        fiscal_year=fy,
-        component=None,
-        region=_get(row, "Land Border Region", lambda v: n.lookup(n.REGIONS, v, "region")),
-        area=None,
-        state=_get(row, "State", n.state_code),
-        demographic=_get(row, "Demographic", lambda v: n.lookup(n.DEMOGRAPHICS, v, "demographic")),
-        citizenship=_get(row, "Citizenship", n.citizenship),
-        title_of_authority=_get(row, "Title of Authority", lambda v: n.lookup(n.TITLES, v, "title")),
-        encounter_type=None,
-        encounter_count=_get(row, "Encounter Count", n.count),
+        period=period, fiscal_year=fy, component=None,
+        region=_coded(row, "Land Border Region", n.REGIONS, "region"),
+        area=None, state=_get(row, "State", n.state_code), encounter_type=None,
+        **_encountered(row, "Citizenship"),
     )
 
 
 def _parse_aor_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
     fy, period = _period(row)
-    component = _get(row, "Component", lambda v: n.lookup(n.COMPONENTS, v, "component"))
+    component = _coded(row, "Component", n.COMPONENTS, "component")
     abbreviation = _get(row, "AOR (Abbv)", _abbreviation)
     return EncounterRecord(
-        period=period,
-        fiscal_year=fy,
-        component=component,
-        region=_get(row, "Land Border Region", lambda v: n.lookup(n.REGIONS, v, "region")),
-        area=_get(
-            row, "Area of Responsibility", lambda v: _area_from_aor(v, component, abbreviation)
-        ),
+        period=period, fiscal_year=fy, component=component,
+        region=_coded(row, "Land Border Region", n.REGIONS, "region"),
+        area=_get(row, "Area of Responsibility",
+                  lambda v: _area_from_aor(v, component, abbreviation)),
         state=None,
-        demographic=_get(row, "Demographic", lambda v: n.lookup(n.DEMOGRAPHICS, v, "demographic")),
-        citizenship=_get(row, "Citizenship", n.citizenship),
-        title_of_authority=_get(row, "Title of Authority", lambda v: n.lookup(n.TITLES, v, "title")),
-        encounter_type=_get(
-            row, "Encounter Type", lambda v: n.lookup(n.ENCOUNTER_TYPES, v, "encounter type")
-        ),
-        encounter_count=_get(row, "Encounter Count", n.count),
+        encounter_type=_coded(row, "Encounter Type", n.ENCOUNTER_TYPES, "encounter type"),
+        **_encountered(row, "Citizenship"),
     )
 
 
