@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = 'd9d7c4d1e1db'
 down_revision: str | None = '6b72491b8588'
 branch_labels: str | Sequence[str] | None = None
