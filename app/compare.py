@@ -8,7 +8,6 @@ filters, denominator = common + base filters.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -322,10 +321,32 @@ def _narrow(ds: Dataset, catalog: Catalog, wider: dict[str, str], narrower: dict
                 f"{', '.join(map(str, inner.understood[dim]))} is not within the wider "
                 f"{dim} filter ({', '.join(map(str, outer.understood[dim]))}): the part is "
                 "counted within the base and the base within the common filters")
+    _check_areas_within(catalog, inner, outer, narrower, label)
     dims = {_dimension_of(ds, name) for name in narrower}
     out = {k: v for k, v in wider.items() if _dimension_of(ds, k) not in dims}
     out.update(narrower)
     return out
+
+
+def _check_areas_within(catalog: Catalog, inner: QuerySpec, outer: QuerySpec,
+                        narrower: dict[str, str], label: str) -> None:
+    """An area in the part must fit the base's component, region and states: a Border Patrol
+    sector is never a share of ports of entry."""
+    param = label.format(inner.via.get("area", "area"))
+    for area_id in inner.filters.get("area", ()):
+        area = catalog.area_by_id[area_id]
+        misfit = None
+        if "component" in outer.filters and area.component not in outer.filters["component"]:
+            misfit = f"component {area.component}, the base is {', '.join(outer.filters['component'])}"
+        elif "region" in outer.filters and area.region not in outer.filters["region"]:
+            misfit = f"region {area.region}, the base is {', '.join(outer.filters['region'])}"
+        elif "state" in outer.filters and not set(area.states) & set(outer.filters["state"]):
+            misfit = (f"states {', '.join(area.states) or 'none'}, the base is "
+                      f"{', '.join(outer.understood['state'])}")
+        if misfit:
+            raise InvalidParameter(param, narrower.get(inner.via.get("area", "area")),
+                                   f"{area.slug} is not within the base ({misfit}): the part "
+                                   "is counted within the base")
 
 
 def _common_source(ds: Dataset, catalog: Catalog, raws: list[dict[str, str]]) -> str | None:
@@ -365,39 +386,9 @@ async def _figure(conn: AsyncConnection, catalog: Catalog, ds: Dataset, measure:
     value = result.rows[0].get(measure) if result.rows else None
     note = None if value is not None else "the loaded releases have no data for this period"
     complete = result.complete
-    wanted = period_months(spec)
-    if wanted and complete is not False:
-        # Stricter than the query's flag, which ignores months after the last published one:
-        # FY2026 with data through December 2025 is not a whole fiscal year.
-        covered = catalog.current.get(query.revision_key(ds, result.source), {})
-        complete = all(m in covered for m in wanted)
     return Figure(value=value, request=request, filters=meta["filters"], source=result.source.key,
                   releases=tuple(result.releases), complete=complete, note=note,
                   caveats=tuple(result.caveats))
-
-
-def period_months(spec: QuerySpec) -> list[dt.date]:
-    """Every month (or January 1 of every year) a bounded period asks for; [] if unbounded."""
-    if spec.dataset.time == "year":
-        years = set(spec.years)
-        if spec.year_from and spec.year_to:
-            years |= set(range(spec.year_from, spec.year_to + 1))
-        return sorted(dt.date(y, 1, 1) for y in years
-                      if (not spec.years or y in spec.years)
-                      and (spec.year_from is None or y >= spec.year_from)
-                      and (spec.year_to is None or y <= spec.year_to))
-    period = spec.period
-    candidates = set(period.months)
-    for fiscal_year in period.fiscal_years:
-        candidates |= {dt.date(fiscal_year - (m >= 10), m, 1) for m in range(1, 13)}
-    for year in period.calendar_years:
-        candidates |= {dt.date(year, m, 1) for m in range(1, 13)}
-    if period.start and period.end:
-        month = period.start
-        while month <= period.end:
-            candidates.add(month)
-            month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return sorted(m for m in candidates if period.contains(m))
 
 
 async def _figures_on_one_source(conn: AsyncConnection, catalog: Catalog, ds: Dataset,

@@ -42,8 +42,11 @@ class DatabaseURLs:
         return self.sync.get_backend_name()
 
     def safe(self) -> str:
-        """Render the URL with any password hidden, for logs and messages."""
-        return self.sync.render_as_string(hide_password=True)
+        """Render the URL with any password hidden (also `?password=`), for logs and messages."""
+        url = self.sync
+        if "password" in url.query:
+            url = url.update_query_dict({"password": "***"})
+        return url.render_as_string(hide_password=True)
 
 
 def database_urls(raw: str | None, *, sqlite_path: Path | None = None) -> DatabaseURLs:

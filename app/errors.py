@@ -58,3 +58,41 @@ class NotFound(ApiError):
 class ServiceUnavailable(ApiError):
     status_code = 503
     code = "service_unavailable"
+
+
+def location(loc: Any) -> str:
+    """("body", "definitions", 0, "measure") -> "definitions[0].measure"."""
+    text = ""
+    for part in loc:
+        if part in ("query", "body", "path", "header"):
+            continue
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "request"
+
+
+def from_validation(errors: list[dict[str, Any]], *, known_parameters: Iterable[str] | None = None,
+                    path: str = "", messages: dict[str, str] | None = None) -> InvalidParameter:
+    """pydantic/FastAPI validation errors as the project's one 422 shape (the first error, the
+    others listed): an unknown parameter lists the known ones; `messages` words known rules."""
+    first = errors[0]
+    parameter = location(first.get("loc", ()))
+    value = first.get("input")
+    if not isinstance(value, str | int | float | bool | type(None)):
+        value = None
+    accepted = None
+    if first.get("type") == "extra_forbidden":
+        accepted = sorted(known_parameters) if known_parameters is not None else None
+        message = f"unknown parameter {parameter!r}" + (f" for {path}" if path else "")
+    elif messages and parameter in messages:
+        message = messages[parameter]
+    else:
+        message = f"{parameter}: {str(first.get('msg', 'invalid value')).removeprefix('Value error, ')}"
+        expected = (first.get("ctx") or {}).get("expected")
+        if expected:
+            accepted = [v.strip(" '") for v in str(expected).replace(" or ", ",").split(",")
+                        if v.strip(" '")]
+    error = InvalidParameter(parameter, value, message, accepted)
+    if len(errors) > 1:
+        error.details["other_errors"] = [
+            {"parameter": location(e.get("loc", ())), "message": e.get("msg")} for e in errors[1:]]
+    return error

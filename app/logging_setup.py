@@ -22,13 +22,17 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("borderstats_request_id", defaul
 
 # scheme://user:password@ -> scheme://user:***@ (the form DatabaseURLs.safe() prints)
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
+# ...?password=secret&... (libpq accepts the password as a query parameter too)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]+", re.IGNORECASE)
 # uvicorn adds color_message, a copy of the message with terminal colours
 _STANDARD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:
     """Mask passwords in any URL inside `text`."""
-    return _URL_PASSWORD.sub(r"\1***@", text) if "://" in text else text
+    if "://" not in text:
+        return text
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
 
 
 def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:

@@ -17,21 +17,18 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from app.api import claims, comparisons, data, health, reference
 from app.api.respond import CachedResponses
 from app.catalog import CatalogCache
+from app.claims.registry import registry
 from app.config import Settings, get_settings
 from app.db import make_async_engine, urls_from_settings
 from app.docs import API_DESCRIPTION, OPENAPI_TAGS
-from app.errors import ApiError, InvalidParameter, ServiceUnavailable
+from app.errors import ApiError, ServiceUnavailable, from_validation
 from app.logging_setup import configure_logging
 from app.middleware import RequestMiddleware
-from app.params import MAX_LIMIT
+from app.params import RANGE_MESSAGES
 
 log = logging.getLogger("borderstats")
 
-# The same wording app.params uses when it checks these itself.
-RANGE_MESSAGES = {
-    "limit": f"limit must be a whole number from 1 to {MAX_LIMIT:,}",
-    "offset": "offset must be a whole number, 0 or more",
-}
+
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from app.api.respond import ResponseCache
 
         app.state.responses = ResponseCache(settings.cache_entries)
+        registry()  # read seed/claims.json now, not inside the first request
         try:
             yield
         finally:
@@ -95,7 +93,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        if _is_outage(exc):
             log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
             error = ServiceUnavailable("the database is unreachable; retry shortly",
                                        retry_after_seconds=5)
@@ -117,42 +115,33 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "5"})
 
 
+# SQLSTATEs that mean "the database cannot serve now", not "the SQL is wrong": connection
+# exceptions (08...), shutdown or start-up (57P01-57P03), too many connections, statement timeout.
+_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03", "53300", "57014")
+
+
+def _is_outage(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(_OUTAGE_STATES)
+    if type(orig).__module__.startswith("sqlite3"):
+        # SQLite reports SQL mistakes as OperationalError too; only a locked or missing file is
+        # a passing condition.
+        text = str(orig).lower()
+        return "locked" in text or "unable to open" in text or "disk i/o" in text
+    # psycopg raises OperationalError without a SQLSTATE when it cannot connect at all.
+    return isinstance(exc, OperationalError)
+
+
 def _validation_body(request: Request, exc: RequestValidationError) -> dict[str, Any]:
     """FastAPI's validation errors in the project's one error shape."""
-    first = exc.errors()[0]
-    parameter = _location(first.get("loc", ()))
-    value = first.get("input")
-    accepted = None
-    if first.get("type") == "extra_forbidden":
-        route = request.scope.get("route")
-        accepted = sorted(_query_names(route)) if route is not None else None
-        message = f"unknown parameter {parameter!r} for {request.url.path}"
-    elif parameter in RANGE_MESSAGES:
-        message = RANGE_MESSAGES[parameter]
-    else:
-        message = f"{parameter}: {first.get('msg', 'invalid value')}"
-        ctx = first.get("ctx") or {}
-        if "expected" in ctx:
-            accepted = [v.strip(" '") for v in str(ctx["expected"]).replace(" or ", ",").split(",")]
-    if not isinstance(value, str | int | float | bool | type(None)):
-        value = None
-    body = InvalidParameter(parameter, value, message, accepted).body()
-    if len(exc.errors()) > 1:
-        body["error"]["other_errors"] = [
-            {"parameter": str(e.get("loc", ["", "?"])[-1]), "message": e.get("msg")}
-            for e in exc.errors()[1:]
-        ]
-    return body
-
-
-def _location(loc: Any) -> str:
-    """("body", "definitions", 0, "measure") -> "definitions[0].measure"."""
-    text = ""
-    for part in loc:
-        if part in ("query", "body", "path", "header"):
-            continue
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "request"
+    route = request.scope.get("route")
+    error = from_validation(exc.errors(), known_parameters=_query_names(route) if route else None,
+                            path=request.url.path, messages=RANGE_MESSAGES)
+    return error.body()
 
 
 def _query_names(route: Any) -> set[str]:

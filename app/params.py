@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from app import periods
 from app.catalog import AreaInfo, Catalog
 from app.datasets import DATASETS, Dataset
 from app.errors import InvalidParameter
@@ -18,6 +19,10 @@ from app.ingest.normalize import DEMOGRAPHICS, slugify
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
+RANGE_MESSAGES = {
+    "limit": f"limit must be a whole number from 1 to {MAX_LIMIT:,}",
+    "offset": "offset must be a whole number, 0 or more",
+}
 
 PERIOD_PARAMS_MONTHLY = ("fiscal_year", "calendar_year", "month", "from", "to")
 PERIOD_PARAMS_YEARLY = ("year", "from", "to")
@@ -71,7 +76,7 @@ class Period:
                     (self.start and self.end))
 
     def contains(self, month: dt.date) -> bool:
-        if self.fiscal_years and _fiscal_year(month) not in self.fiscal_years:
+        if self.fiscal_years and periods.fiscal_year_of(month) not in self.fiscal_years:
             return False
         if self.calendar_years and month.year not in self.calendar_years:
             return False
@@ -80,6 +85,16 @@ class Period:
         if self.start and month < self.start:
             return False
         return not (self.end and month > self.end)
+
+    def bounds(self) -> tuple[dt.date | None, dt.date | None]:
+        """First and last month the conditions allow (None where they leave it open)."""
+        lows = [dt.date(fy - 1, 10, 1) for fy in self.fiscal_years[:1]]
+        lows += [dt.date(y, 1, 1) for y in self.calendar_years[:1]] + list(self.months[:1])
+        highs = [dt.date(fy, 9, 1) for fy in self.fiscal_years[-1:]]
+        highs += [dt.date(y, 12, 1) for y in self.calendar_years[-1:]] + list(self.months[-1:])
+        first = max([*lows, self.start] if self.start else lows, default=None)
+        last = min([*highs, self.end] if self.end else highs, default=None)
+        return first, last
 
     def describe(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -94,10 +109,6 @@ class Period:
         if self.end:
             out["to"] = f"{self.end:%Y-%m}"
         return out
-
-
-def _fiscal_year(month: dt.date) -> int:
-    return month.year + 1 if month.month >= 10 else month.year
 
 
 @dataclass(frozen=True)
@@ -384,12 +395,18 @@ def _parse_period(raw: Mapping[str, str]) -> Period:
         months = tuple(sorted({parse_month("month", m) for m in split_list(raw["month"])}))
         if not months:
             raise InvalidParameter("month", raw["month"], "month is empty")
-    return Period(
+    period = Period(
         fiscal_years=_parse_year_list("fiscal_year", raw["fiscal_year"]) if "fiscal_year" in raw else (),
         calendar_years=(_parse_year_list("calendar_year", raw["calendar_year"])
                         if "calendar_year" in raw else ()),
         months=months, start=start, end=end,
     )
+    given = [name for name in PERIOD_PARAMS_MONTHLY if name in raw]
+    if len(given) > 1 and not any(period.contains(m) for m in periods.span(*period.bounds())):
+        raise InvalidParameter(
+            given[-1], raw[given[-1]],
+            f"{' and '.join(f'{n}={raw[n]}' for n in given)} have no month in common")
+    return period
 
 
 def _parse_years(raw: Mapping[str, str]) -> dict:
@@ -446,7 +463,19 @@ def _group_choices(dataset: Dataset) -> list[str]:
 def _check_published_deaths(filters: dict[str, tuple], group_by: tuple[str, ...],
                             raw: Mapping[str, str]) -> None:
     """States publish total deaths for both sexes only; categories and sex are national."""
-    states = [s for s in filters.get("state", ()) if s is not None]
+    # Cells that contain each other must not be added up: the national figure includes every
+    # state's, and a death involving two drugs counts in both categories.
+    chosen_states = filters.get("state", ())
+    if None in chosen_states and len(chosen_states) > 1 and "state" not in group_by:
+        raise InvalidParameter(
+            "state", raw.get("state"), "the national figure (US) already includes every state: "
+            "ask for US or for states, or add group_by=state to see them side by side")
+    if len(filters.get("category", ())) > 1 and "category" not in group_by:
+        raise InvalidParameter(
+            "category", raw.get("category"), "drug categories overlap (a death involving two "
+            "drugs counts in both), so they cannot be added up: ask for one, or add "
+            "group_by=category")
+    states = [s for s in chosen_states if s is not None]
     by_state = bool(states) or ("state" in group_by and "state" not in filters)
     if not by_state:
         return
@@ -490,6 +519,5 @@ def _parse_int(raw: Mapping[str, str], name: str, default: int, low: int, high: 
         return default
     text = raw[name].strip()
     if not re.fullmatch(r"\d+", text) or not low <= int(text) <= high:
-        bound = f"from {low} to {high:,}" if high < 10**9 else f"{low} or more"
-        raise InvalidParameter(name, raw[name], f"{name} must be a whole number {bound}")
+        raise InvalidParameter(name, raw[name], RANGE_MESSAGES[name])
     return int(text)

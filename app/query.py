@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, Select, String, case, cast, extract, func, literal, select
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from app import rollups
+from app import periods, rollups
 from app.catalog import Catalog, ReleaseInfo
 from app.datasets import LBS_TO_KG, Dataset, Source
 from app.errors import UnsupportedCombination
@@ -123,13 +122,7 @@ def _combinable(sources: list[Source]) -> dict[str, dict[str, Any]]:
 def _requested_months(spec: QuerySpec, catalog: Catalog, source: Source) -> list[dt.date]:
     """Every month the period filter asks for: whole fiscal / calendar years and listed months,
     and for an open-ended from/to range, up to the span any release covers."""
-    period = spec.period
-    lows: list[dt.date] = [dt.date(fy - 1, 10, 1) for fy in period.fiscal_years[:1]]
-    lows += [dt.date(y, 1, 1) for y in period.calendar_years[:1]] + list(period.months[:1])
-    highs: list[dt.date] = [dt.date(fy, 9, 1) for fy in period.fiscal_years[-1:]]
-    highs += [dt.date(y, 12, 1) for y in period.calendar_years[-1:]] + list(period.months[-1:])
-    first = period.start or (min(lows) if lows else None)
-    last = period.end or (max(highs) if highs else None)
+    first, last = spec.period.bounds()
     if first is None or last is None:
         known = sorted({m for key, months in catalog.current.items() if key != "overdose_deaths"
                         for m in months})
@@ -137,17 +130,7 @@ def _requested_months(spec: QuerySpec, catalog: Catalog, source: Source) -> list
             return []
         first = first or known[0]
         last = last or known[-1]
-    months = []
-    month = first
-    while month <= last:
-        if period.contains(month):
-            months.append(month)
-        month = _next_month(month)
-    return months
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return [m for m in periods.span(first, last) if spec.period.contains(m)]
 
 
 # --- SELECT -------------------------------------------------------------------------------------
@@ -180,13 +163,13 @@ def plan(spec: QuerySpec, catalog: Catalog, *, use_rollups: bool = True) -> Plan
         fact = rollups.TABLES[dataset.name][1]
     columns: list = []
     key_columns: list[str] = []
-    joins: list = []
+    joins: dict = {}  # table -> ON clause: each joined table once
     for dim in spec.group_by:
         for label, expression, join in _dimension_columns(dataset, dim, fact):
             columns.append(expression.label(label))
             key_columns.append(label)
-            if join is not None and join not in joins:
-                joins.append(join)
+            if join is not None:
+                joins.setdefault(join[0], join[1])
     grain_expr = None
     if spec.grain:
         grain_expr = _grain_expression(spec.grain, fact).label(spec.grain)
@@ -199,10 +182,12 @@ def plan(spec: QuerySpec, catalog: Catalog, *, use_rollups: bool = True) -> Plan
         # Monthly data are current month by month: the catalog knows each month's release.
         columns.append(distinct_ids(fact.c.release_id).label("_releases"))
     columns.append(func.count().label("_facts"))
+    if dataset.time == "year":
+        columns.append(func.count(fact.c.year.distinct()).label("_years"))
     columns.append(func.count().over().label("_total"))
 
     statement = select(*columns).select_from(fact)
-    for table, on in joins:
+    for table, on in joins.items():
         statement = statement.join(table, on)
     statement = statement.where(*_where(spec, source, catalog, fact))
     if rollup is not None:
@@ -378,7 +363,7 @@ def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:
         for name in the_plan.measure_columns:
             row[name] = _format_measure(name, raw[name])
         if spec.grain:
-            row["period_complete"] = usable.issuperset(grain_months(spec.grain, raw[spec.grain]))
+            row["period_complete"] = usable.issuperset(periods.grain_months(spec.grain, raw[spec.grain]))
         if not spec.keys and raw["_facts"] == 0:
             # No fact matched. Monthly files leave out empty cells, so zero where the data cover
             # the period; annual death tables publish every cell they have, so unknown.
@@ -389,7 +374,8 @@ def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:
     if spec.dataset.time == "month" and rows:
         release_ids.update(r for m, r in coverage_months.items() if _in_request(spec, m))
     columns = _output_columns(the_plan)
-    complete = _request_complete(spec, coverage_months, catalog, the_plan.source)
+    complete = (_deaths_complete(spec, raw_rows) if spec.dataset.time == "year"
+                else _request_complete(spec, coverage_months, catalog, the_plan.source))
     return QueryResult(
         spec=spec, source=the_plan.source, columns=columns, rows=rows, total_rows=total,
         releases=[catalog.release_by_id[i] for i in sorted(release_ids) if i in catalog.release_by_id],
@@ -436,37 +422,6 @@ def _format_measure(name: str, value: Any) -> Any:
     return int(value)
 
 
-@lru_cache(maxsize=4096)
-def grain_months(grain: str, key: Any) -> tuple[dt.date, ...]:
-    """The months a period key spans."""
-    return tuple(_grain_months(grain, key))
-
-
-def _grain_months(grain: str, key: Any) -> list[dt.date]:
-    if grain == "month":
-        if isinstance(key, str):
-            key = dt.date.fromisoformat(key[:10])
-        return [dt.date(key.year, key.month, 1)]
-    if grain == "quarter":
-        year, q = divmod(int(key), 10)
-        return [dt.date(year, 3 * (q - 1) + i, 1) for i in (1, 2, 3)]
-    if grain == "fiscal_quarter":
-        fy, q = divmod(int(key), 10)
-        start = dt.date(fy - 1, 10, 1)
-        months = [start]
-        for _ in range(3 * q - 1):
-            months.append(_next_month(months[-1]))
-        return months[-3:]
-    if grain == "fiscal_year":
-        months = [dt.date(int(key) - 1, 10, 1)]
-        for _ in range(11):
-            months.append(_next_month(months[-1]))
-        return months
-    if grain == "calendar_year":
-        return [dt.date(int(key), m, 1) for m in range(1, 13)]
-    return [dt.date(int(key), 1, 1)]  # year: annual data
-
-
 def _in_request(spec: QuerySpec, month: dt.date) -> bool:
     if spec.dataset.time == "year":
         year = month.year
@@ -479,13 +434,41 @@ def _in_request(spec: QuerySpec, month: dt.date) -> bool:
 def _request_complete(spec: QuerySpec, coverage: dict[dt.date, int], catalog: Catalog,
                       source: Source) -> bool | None:
     if spec.dataset.time == "year":
-        if not spec.years:
-            return None
-        return all(dt.date(y, 1, 1) in coverage for y in spec.years)
+        return None  # decided from the rows themselves: see _deaths_complete
     if not spec.period.is_bounded():
         return None
     months = _requested_months(spec, catalog, source)
     return bool(months) and all(m in coverage for m in months)
+
+
+def _requested_years(spec: QuerySpec) -> set[int] | None:
+    if spec.years:
+        years = set(spec.years)
+        if spec.year_from is not None:
+            years = {y for y in years if y >= spec.year_from}
+        if spec.year_to is not None:
+            years = {y for y in years if y <= spec.year_to}
+        return years
+    if spec.year_from is not None and spec.year_to is not None:
+        return set(range(spec.year_from, spec.year_to + 1))
+    return None
+
+
+def _deaths_complete(spec: QuerySpec, raw_rows) -> bool | None:
+    """Every requested year has a published figure in every row (a death cell is either
+    published or not: the files leave nothing out for being zero)."""
+    years = _requested_years(spec)
+    if years is None:
+        return None
+    if not raw_rows or any(r["_facts"] == 0 for r in raw_rows):
+        return False
+    if spec.grain == "year":
+        others = list(spec.group_by)
+        seen: dict[tuple, set[int]] = {}
+        for r in raw_rows:
+            seen.setdefault(tuple(r[k] for k in others), set()).add(r["year"])
+        return all(found >= years for found in seen.values())
+    return all(r["_years"] == len(years) for r in raw_rows)
 
 
 def _caveats(spec: QuerySpec, source: Source, rows: list[dict[str, Any]], complete: bool | None,
@@ -499,6 +482,10 @@ def _caveats(spec: QuerySpec, source: Source, rows: list[dict[str, Any]], comple
         partial_months = [m for m in covered if (m.year + 1 if m.month >= 10 else m.year) == partial_fy]
         if not spec.period.is_bounded() or any(spec.period.contains(m) for m in partial_months):
             notes.append(f"FY{partial_fy} is partial in {source.key}: data run through {last:%Y-%m}.")
+    if not spec.keys and rows and all(rows[0].get(m) is None for m in ("deaths", "quantity_lbs",
+                                                                        "encounter_count")):
+        notes.append("No published figure matches this selection: the releases hold none for "
+                     "it (see /datasets for what each covers).")
     if complete is False:
         notes.append("The data do not cover every requested month; figures are for the months "
                      "that are covered.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -92,11 +93,13 @@ def json_body(data: Any, meta: dict[str, Any] | None = None) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
 
 
-def csv_chunks(columns: list[str], rows: list[dict[str, Any]], *, bom: bool = False) -> Iterator[bytes]:
+def csv_chunks(columns: list[str], rows: list[dict[str, Any]], *, bom: bool = False,
+               header: bool = True) -> Iterator[bytes]:
     """RFC 4180 CSV (CRLF line ends, minimal quoting), yielded in chunks."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(columns)
+    if header:
+        writer.writerow(columns)
     prefix = "\ufeff" if bom else ""
     for start in range(0, max(len(rows), 1), CSV_CHUNK_ROWS):
         for row in rows[start:start + CSV_CHUNK_ROWS]:
@@ -107,6 +110,30 @@ def csv_chunks(columns: list[str], rows: list[dict[str, Any]], *, bom: bool = Fa
         buffer.truncate()
         if chunk:
             yield chunk.encode("utf-8")
+
+
+@dataclass
+class Pages:
+    """Rows fetched page by page while a CSV download streams: the first page is in hand (it
+    validated the request); `fetch(offset)` reads the next."""
+
+    first: list[dict[str, Any]]
+    page_size: int
+    fetch: Callable[[int], Awaitable[list[dict[str, Any]]]]
+
+
+async def csv_pages(columns: list[str], pages: Pages, *, bom: bool = False) -> AsyncIterator[bytes]:
+    rows, offset, header = pages.first, 0, True
+    while True:
+        for chunk in csv_chunks(columns, rows, bom=bom and header, header=header):
+            yield chunk
+        header = False
+        if len(rows) < pages.page_size:
+            return
+        offset += pages.page_size
+        rows = await pages.fetch(offset)
+        if not rows:
+            return
 
 
 def _csv_value(value: Any) -> Any:

@@ -54,6 +54,9 @@ def expected_figures(d: Path) -> dict[tuple[str, str], tuple[float, float | None
             (seizure_lbs(d, months=FY2021, region=SW, areas=TXNM_PORTS + TXNM_SECTORS), sw21),
         ("fentanyl-txnm-share", "txnm-sectors-of-sw-all"):
             (seizure_lbs(d, months=FY2021, region=SW, areas=TXNM_SECTORS), sw21),
+        ("fentanyl-txnm-share", "txnm-sectors-of-sw-sectors"):
+            (seizure_lbs(d, months=FY2021, region=SW, areas=TXNM_SECTORS),
+             seizure_lbs(d, months=FY2021, region=SW, component="U.S. Border Patrol")),
         ("fentanyl-txnm-share", "txnm-ports-of-sw-ports"):
             (seizure_lbs(d, months=FY2021, region=SW, areas=TXNM_PORTS), sw21_ofo),
         ("encounters-fy2022-to-date", "usbp-sector-series"): (usbp_ytd, None),
@@ -81,7 +84,7 @@ EXPECTED_VERDICTS = {
     "fentanyl-caaz-port-share": ([APPROXIMATELY, NOT_SUPPORTED, NOT_SUPPORTED], DEPENDS),
     "encounters-caaz-share": ([SUPPORTED, NOT_SUPPORTED, NOT_SUPPORTED], DEPENDS),
     "encounters-txnm-share": ([SUPPORTED, NOT_SUPPORTED, NOT_SUPPORTED], DEPENDS),
-    "fentanyl-txnm-share": ([NOT_SUPPORTED, SUPPORTED, NOT_SUPPORTED], DEPENDS),
+    "fentanyl-txnm-share": ([NOT_SUPPORTED, SUPPORTED, NOT_SUPPORTED, NOT_SUPPORTED], DEPENDS),
     "encounters-fy2022-to-date": ([SUPPORTED, SUPPORTED], SUPPORTED),
     "encounters-four-sectors": ([SUPPORTED, SUPPORTED], SUPPORTED),
     "overdose-deaths-2021": ([SUPPORTED], SUPPORTED),

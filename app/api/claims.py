@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,7 +15,6 @@ from app.catalog import Catalog
 from app.claims import registry, wording
 from app.claims.evaluate import claim_document, evaluate_claim, evaluate_claims
 from app.claims.spec import ClaimSpec
-from app.errors import InvalidParameter
 from app.render import json_body
 
 RULES = {
@@ -30,22 +27,7 @@ RULES = {
 }
 
 
-class ClaimBodyRoute(APIRoute):
-    """Name a fault in a submitted claim by its path (definitions[0].measure), not its last key."""
-
-    def get_route_handler(self) -> Callable:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                raise body_error(exc) from None
-
-        return route
-
-
-router = APIRouter(tags=["claims"], route_class=ClaimBodyRoute)
+router = APIRouter(tags=["claims"])
 
 
 class NoParams(BaseModel):
@@ -118,27 +100,3 @@ async def verify_claim(
 
 def _meta(catalog: Catalog, **extra: Any) -> dict[str, Any]:
     return {**extra, "rules": RULES, "data_version": catalog.version}
-
-
-def body_error(exc: RequestValidationError) -> InvalidParameter:
-    """The first validation fault of a body as the project's 422 error."""
-    first = exc.errors()[0]
-    path = ""
-    for part in first.get("loc", ()):
-        if part == "body":
-            continue
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    value = first.get("input")
-    if not isinstance(value, str | int | float | bool | type(None)):
-        value = None
-    accepted = None
-    expected = (first.get("ctx") or {}).get("expected")
-    if expected:
-        accepted = [v.strip(" '") for v in str(expected).replace(" or ", ",").split(",") if v.strip(" '")]
-    error = InvalidParameter(path or "body", value, f"{path or 'body'}: {message}", accepted)
-    if len(exc.errors()) > 1:
-        error.details["other_errors"] = [
-            {"parameter": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-             "message": e.get("msg")} for e in exc.errors()[1:]]
-    return error

@@ -111,8 +111,8 @@ PortsVsBetweenParams = create_model(
 _CHANGE_FILTERS = {**_copied(DeathParams, DEATH_DIMS), **_copied(EncounterParams, ENCOUNTER_DIMS),
                    **_copied(SeizureParams, SEIZURE_DIMS),
                    "source": (str | None, copy.copy(EncounterParams.model_fields["source"]))}
-for _annotation, _info in _CHANGE_FILTERS.values():
-    _info.description = f"Filter, as on the dataset's own endpoint: {_info.description}"
+for _annotation, _field in _CHANGE_FILTERS.values():
+    _field.description = f"Filter, as on the dataset's own endpoint: {_field.description}"
 ChangeParams = create_model(
     "ChangeParams", __base__=ComparisonParams,
     dataset=(Literal["seizures", "encounters", "overdose_deaths"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -14,8 +14,9 @@ from fastapi.responses import StreamingResponse
 
 from app import query
 from app.catalog import Catalog, CatalogCache
+from app.errors import InvalidParameter
 from app.params import MAX_LIMIT, parse_query
-from app.render import build_meta, csv_chunks, csv_filename, json_body
+from app.render import Pages, build_meta, csv_chunks, csv_filename, csv_pages, json_body
 
 CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 # Paths whose GET answers depend only on the data version and the query string.
@@ -32,11 +33,17 @@ class CachedBody:
 
 
 class ResponseCache:
-    """Rendered JSON bodies keyed by ETag (which embeds the data version): never stale."""
+    """Rendered JSON bodies keyed by ETag (which embeds the data version): never stale.
 
-    def __init__(self, max_entries: int, max_body: int = 2_000_000):
+    Bounded by entries and by bytes, least recently used out first, so no query string can make
+    a worker hold more than `max_bytes` of responses.
+    """
+
+    def __init__(self, max_entries: int, max_bytes: int = 64_000_000, max_body: int = 2_000_000):
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.max_body = max_body
+        self.size = 0
         self._items: OrderedDict[str, CachedBody] = OrderedDict()
 
     def get(self, key: str) -> CachedBody | None:
@@ -46,12 +53,16 @@ class ResponseCache:
         return item
 
     def put(self, key: str, item: CachedBody) -> None:
-        if self.max_entries <= 0 or len(item.body) > self.max_body:
+        if self.max_entries <= 0 or len(item.body) > min(self.max_body, self.max_bytes):
             return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.size -= len(old.body)
         self._items[key] = item
-        self._items.move_to_end(key)
-        while len(self._items) > self.max_entries:
-            self._items.popitem(last=False)
+        self.size += len(item.body)
+        while len(self._items) > self.max_entries or self.size > self.max_bytes:
+            _, evicted = self._items.popitem(last=False)
+            self.size -= len(evicted.body)
 
 
 def fold_params(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -149,6 +160,11 @@ async def cached_json(request: Request, build: Builder) -> Response:
     headers = {**found.headers, **paging_headers(meta)}
     if star:
         return Response(status_code=304, headers=found.headers)
+    if found.as_csv and not columns:
+        if "format" in dict(params_list):
+            raise InvalidParameter("format", "csv", f"{request.url.path} answers in JSON only "
+                                   "(its rows are nested)", ["json"])
+        return Response(json_body(data, meta), media_type="application/json")  # Accept: text/csv
     if found.as_csv and columns:
         return csv_response(request, data, columns, params_list, headers)
     body = json_body(data, meta)
@@ -211,14 +227,15 @@ class CachedResponses:
         await send({"type": "http.response.body", "body": body})
 
 
-def csv_response(request: Request, rows: list[dict[str, Any]], columns: list[str],
+def csv_response(request: Request, rows: list[dict[str, Any]] | Pages, columns: list[str],
                  params_list: list[tuple[str, str]], headers: dict[str, str]) -> Response:
     params = dict(params_list)
     bom = params.get("bom", "").lower() in {"1", "true", "yes"}
     name = csv_filename(request.url.path.strip("/").replace("/", "_") or "data", params_list)
     headers = {**headers, "Content-Disposition": f'attachment; filename="{name}"'}
-    return StreamingResponse(csv_chunks(columns, rows, bom=bom),
-                             media_type="text/csv; charset=utf-8", headers=headers)
+    body = (csv_pages(columns, rows, bom=bom) if isinstance(rows, Pages)
+            else csv_chunks(columns, rows, bom=bom))
+    return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def next_link(request: Request, offset: int, limit: int, shown: int, total: int) -> str | None:
@@ -231,16 +248,27 @@ def next_link(request: Request, offset: int, limit: int, shown: int, total: int)
 
 async def data_response(request: Request, dataset: str) -> Response:
     """GET /seizures, /encounters, /overdose-deaths."""
+    engine = request.app.state.engine
 
     async def build(catalog: Catalog, params: dict[str, str]):
         raw = {k: v for k, v in params.items() if k not in OUTPUT_PARAMS}
-        if params.get("format") == "csv" and "limit" not in raw:
-            raw["limit"] = str(MAX_LIMIT)  # a download holds every row up to the maximum page
+        download = params.get("format") == "csv" and "limit" not in raw and "offset" not in raw
+        if download:
+            raw["limit"] = str(MAX_LIMIT)  # a whole download streams in pages of this size
         spec = parse_query(dataset, raw, catalog)
-        async with request.app.state.engine.connect() as conn:
+        async with engine.connect() as conn:
             result = await query.run(conn, spec, catalog)
         link = next_link(request, spec.offset, spec.limit, len(result.rows), result.total_rows)
         meta = build_meta(result, data_version=catalog.version, next_url=link)
-        return result.rows, meta, result.columns
+        if not download or len(result.rows) < spec.limit:
+            return result.rows, meta, result.columns
+
+        async def fetch(offset: int) -> list[dict[str, Any]]:
+            async with engine.connect() as conn:
+                page = await query.run(conn, replace(spec, offset=offset), catalog)
+            return page.rows
+
+        meta["next"] = None  # the download holds every row
+        return Pages(result.rows, spec.limit, fetch), meta, result.columns
 
     return await cached_json(request, build)

@@ -43,13 +43,14 @@ class ComparatorSpec(BaseModel):
     op: Literal[">", "<", ">=", "<=", "about", "nearly"] = Field(
         description="`>` more than, `<` less than, `>=` at least, `<=` at most, `about` "
         "(roughly), `nearly` (just under).", examples=[">"])
-    value: float = Field(description="X, in the unit of the definition's value: a share is a "
+    value: float = Field(ge=-1e15, le=1e15,
+                         description="X, in the unit of the definition's value: a share is a "
                          "fraction (0.9 for 90 %).", examples=[0.9])
     unit: str | None = Field(None, description="How X is written: `share`, `lbs`, "
                              "`encounters`, `deaths`...", examples=["share"])
     tolerance: float | None = Field(None, gt=0, lt=1, description="Relative tolerance of "
                                     "`about` (default 0.10) and `nearly` (default 0.05).")
-    precision: float | None = Field(None, gt=0, description="The precision X is written to "
+    precision: float | None = Field(None, ge=1e-9, le=1e15, description="The precision X is written to "
                                     "(0.01 for whole percent, 1000 for thousands): a value that "
                                     "fails the wording but rounds half up to X is "
                                     "'approximately'. Unset: no 'approximately'.",
