@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.examples import VERIFY_EXAMPLE_BODY, example_responses
-from app.api.respond import cached_json
+from app.api.respond import Document, cached_json
 from app.catalog import Catalog
 from app.claims import registry, wording
 from app.claims.evaluate import claim_document, evaluate_claim, evaluate_claims
@@ -60,7 +60,7 @@ async def list_claims(request: Request, params: Annotated[NoParams, Query()]) ->
             results = await evaluate_claims(conn=conn, catalog=catalog,
                                             claims=registry.registry().claims)
         data = [claim_document(r) for r in results]
-        return data, _meta(catalog, row_count=len(data)), None
+        return Document(data, _meta(catalog, row_count=len(data)), None)
 
     return await cached_json(request, build)
 
@@ -77,7 +77,7 @@ async def get_claim(request: Request, params: Annotated[NoParams, Query()],
     async def build(catalog: Catalog, _raw: dict[str, str]):
         async with request.app.state.engine.connect() as conn:
             result = await evaluate_claim(conn=conn, catalog=catalog, claim=claim)
-        return claim_document(result), _meta(catalog), None
+        return Document(claim_document(result), _meta(catalog), None)
 
     return await cached_json(request, build)
 

@@ -20,7 +20,7 @@ from app.api.query_models import (
     OutputParams,
     SeizureParams,
 )
-from app.api.respond import cached_json
+from app.api.respond import Document, cached_json
 from app.catalog import Catalog
 from app.datasets import DATASETS
 
@@ -147,7 +147,7 @@ async def list_comparisons(request: Request, params: Annotated[NoParams, Query()
 
     async def build(catalog: Catalog, _params: dict[str, str]):
         rows = [_describe(path, summary, model) for path, summary, model in KINDS]
-        return rows, {"row_count": len(rows), "share_rule": compare.SHARE_RULE}, None
+        return Document(rows, {"row_count": len(rows), "share_rule": compare.SHARE_RULE}, None)
 
     return await cached_json(request, build)
 
@@ -190,7 +190,7 @@ async def seizures_vs_encounters(
         filters = {k: v for k, v in raw.items() if k not in ("format", "bom")}
         rows, meta = documents.groups_document(groups, measure=measure, filters=filters,
                                                catalog=catalog)
-        return rows, meta, documents.GROUP_COLUMNS
+        return Document(rows, meta, documents.GROUP_COLUMNS)
 
     return await cached_json(request, build)
 
@@ -209,7 +209,7 @@ async def ports_vs_between(request: Request,
             shares = await compare.ports_vs_between(conn=conn, catalog=catalog, measure=measure,
                                                     filters=filters)
         rows, meta = documents.split_document(shares, filters=filters, catalog=catalog)
-        return rows, meta, documents.SPLIT_COLUMNS
+        return Document(rows, meta, documents.SPLIT_COLUMNS)
 
     return await cached_json(request, build)
 
@@ -230,7 +230,7 @@ async def change(request: Request, params: Annotated[ChangeParams, Query()]) -> 
                                           before=raw["before"], after=raw["after"])
         rows, meta = documents.change_document(result, dataset=dataset, measure=measure,
                                                filters=filters, catalog=catalog)
-        return rows, meta, documents.CHANGE_COLUMNS
+        return Document(rows, meta, documents.CHANGE_COLUMNS)
 
     return await cached_json(request, build)
 
@@ -244,7 +244,7 @@ async def _share_response(request: Request, dataset: str, comparison: str) -> Re
                                         base=query.base, part=query.part)
         rows, meta = documents.share_document(share, comparison=comparison, request=query,
                                               catalog=catalog)
-        return rows, meta, documents.SHARE_COLUMNS
+        return Document(rows, meta, documents.SHARE_COLUMNS)
 
     return await cached_json(request, build)
 

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field
 from app import reference_queries
 from app.api.examples import example_responses
 from app.api.query_models import OutputParams
-from app.api.respond import cached_json
+from app.api.respond import Document, cached_json
 from app.catalog import Catalog
 from app.params import parse_query
 
@@ -58,7 +58,7 @@ async def get_drugs(request: Request, params: Annotated[NoParams, Query()]) -> R
     async def build(catalog: Catalog, _params: dict[str, str]):
         rows = [{"slug": d.slug, "name": d.name, "source_name": d.source_name,
                  "aliases": list(d.aliases)} for d in catalog.drugs]
-        return rows, {"row_count": len(rows)}, ["slug", "name", "source_name", "aliases"]
+        return Document(rows, {"row_count": len(rows)}, ["slug", "name", "source_name", "aliases"])
 
     return await cached_json(request, build)
 
@@ -74,7 +74,7 @@ async def get_areas(request: Request, params: Annotated[AreaParams, Query()]) ->
         columns = ["slug", "name", "kind", "component", "region", "states", "state_basis",
                    "abbreviation", "aliases", "note"]
         shown = {k: v for k, v in raw.items() if k in {"state", "kind", "component", "region"}}
-        return rows, {"row_count": len(rows), "filters": shown}, columns
+        return Document(rows, {"row_count": len(rows), "filters": shown}, columns)
 
     return await cached_json(request, build)
 
@@ -101,7 +101,7 @@ async def get_releases(request: Request, params: Annotated[ReleaseParams, Query(
         columns = ["id", "dataset", "source", "title", "file_name", "sha256", "row_count",
                    "period_start", "period_end", "loaded_at", "periods_new", "periods_revised",
                    "periods_unchanged", "periods_superseded", "current_periods", "origin_url"]
-        return rows, {"row_count": len(rows), "data_version": catalog.version}, columns
+        return Document(rows, {"row_count": len(rows), "data_version": catalog.version}, columns)
 
     return await cached_json(request, build)
 
@@ -115,7 +115,7 @@ async def get_datasets(request: Request, params: Annotated[NoParams, Query()]) -
 
     async def build(catalog: Catalog, _raw: dict[str, str]):
         rows = reference_queries.datasets(catalog)
-        return rows, {"row_count": len(rows), "data_version": catalog.version}, None
+        return Document(rows, {"row_count": len(rows), "data_version": catalog.version}, None)
 
     return await cached_json(request, build)
 
@@ -134,6 +134,6 @@ async def get_seizure_events(request: Request, params: Annotated[EventParams, Qu
         columns = ["slug", "event_date", "date_precision", "place", "port_of_entry", "area",
                    "state", "drug", "quantity_lbs", "quantity_qualifier", "reported_value_usd",
                    "value_qualifier", "description", "source", "source_url"]
-        return rows, {"row_count": len(rows), "filters": raw}, columns
+        return Document(rows, {"row_count": len(rows), "filters": raw}, columns)
 
     return await cached_json(request, build)

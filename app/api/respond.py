@@ -127,14 +127,22 @@ async def lookup(state: Any, path: str, params: list[tuple[str, str]], accept: s
     return Lookup(catalog, etag, cache_headers(etag), as_csv, not_modified, cached)
 
 
-Builder = Callable[[Catalog, dict[str, str]], Awaitable[tuple[Any, dict[str, Any], list[str]]]]
+@dataclass
+class Document:
+    """What an endpoint builds: the data, its meta, and the CSV columns when rows are flat."""
+
+    data: Any
+    meta: dict[str, Any] | None
+    csv_columns: list[str] | None = None
+
+
+Builder = Callable[[Catalog, dict[str, str]], Awaitable[Document]]
 
 
 async def cached_json(request: Request, build: Builder) -> Response:
     """Serve a document that depends only on the data version and the query string.
 
-    `build(catalog, params)` returns (data, meta, csv_columns); CSV is offered when columns are
-    given and the data is a list of rows.
+    `build(catalog, params)` returns a Document; CSV is offered when it names csv_columns.
     """
     state = request.app.state
     params_list = query_items(request)
@@ -156,7 +164,8 @@ async def cached_json(request: Request, build: Builder) -> Response:
     params = dict(params_list)
     if found.as_csv:
         params["format"] = "csv"
-    data, meta, columns = await build(found.catalog, params)
+    document = await build(found.catalog, params)
+    data, meta, columns = document.data, document.meta, document.csv_columns
     headers = {**found.headers, **paging_headers(meta)}
     if star:
         return Response(status_code=304, headers=found.headers)
@@ -261,7 +270,7 @@ async def data_response(request: Request, dataset: str) -> Response:
         link = next_link(request, spec.offset, spec.limit, len(result.rows), result.total_rows)
         meta = build_meta(result, data_version=catalog.version, next_url=link)
         if not download or len(result.rows) < spec.limit:
-            return result.rows, meta, result.columns
+            return Document(result.rows, meta, result.columns)
 
         async def fetch(offset: int) -> list[dict[str, Any]]:
             async with engine.connect() as conn:
@@ -269,6 +278,6 @@ async def data_response(request: Request, dataset: str) -> Response:
             return page.rows
 
         meta["next"] = None  # the download holds every row
-        return Pages(result.rows, spec.limit, fetch), meta, result.columns
+        return Document(Pages(result.rows, spec.limit, fetch), meta, result.columns)
 
     return await cached_json(request, build)
