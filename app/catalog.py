@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.ingest.normalize import spelling_index
 from app.models import (
     Area,
     AreaState,
@@ -99,6 +100,10 @@ class Catalog:
         self.area_by_id = {a.id: a for a in self.areas}
         self.drug_by_id = {d.id: d for d in self.drugs}
         self.release_by_id = {r.id: r for r in self.releases}
+        # Built once per data version, not per request: every spelling users may type -> id.
+        self.area_spellings = spelling_index((a.id, (a.slug, a.name, *a.aliases)) for a in self.areas)
+        self.drug_spellings = spelling_index(
+            (d.id, (d.slug, d.name, d.source_name, *d.aliases)) for d in self.drugs)
 
     @property
     def is_empty(self) -> bool:
@@ -214,5 +219,3 @@ class CatalogCache:
         self._checked_at = time.monotonic()
         return self._catalog
 
-    def invalidate(self) -> None:
-        self._checked_at = 0.0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -13,16 +11,15 @@ from sqlalchemy import Engine
 from app.paths import project_dir
 
 
-def alembic_config(engine: Engine, *, output: io.StringIO | None = None) -> Config:
-    """An Alembic config bound to `engine`, wherever the project is installed."""
-    config = Config(output_buffer=output) if output else Config()
+def alembic_config() -> Config:
+    """An Alembic config for the project's migrations, wherever the project is installed."""
+    config = Config()
     config.set_main_option("script_location", str(project_dir("migrations")))
-    config.attributes["engine"] = engine
     return config
 
 
 def _run(engine: Engine, fn, *args, **kwargs) -> None:
-    config = alembic_config(engine)
+    config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         fn(config, *args, **kwargs)

@@ -266,10 +266,7 @@ def _resolve_fixed(param: str, tokens: list[str], table: dict[str, str],
 
 
 def _resolve_drugs(param: str, tokens: list[str], catalog: Catalog) -> tuple[tuple, list]:
-    index: dict[str, int] = {}
-    for drug in catalog.drugs:
-        for spelling in (drug.slug, drug.name, drug.source_name, *drug.aliases):
-            index.setdefault(slugify(spelling), drug.id)
+    index = catalog.drug_spellings
     ids = []
     for token in tokens:
         drug_id = index.get(slugify(token))
@@ -281,16 +278,8 @@ def _resolve_drugs(param: str, tokens: list[str], catalog: Catalog) -> tuple[tup
     return tuple(ids), [catalog.drug_by_id[i].slug for i in ids]
 
 
-def _area_index(catalog: Catalog) -> dict[str, int]:
-    index: dict[str, int] = {}
-    for area in catalog.areas:
-        for spelling in (area.slug, area.name, *area.aliases):
-            index.setdefault(slugify(spelling), area.id)
-    return index
-
-
 def _resolve_areas(param: str, tokens: list[str], catalog: Catalog) -> tuple[tuple, list]:
-    index = _area_index(catalog)
+    index = catalog.area_spellings
     ids = []
     for token in tokens:
         key = slugify(token)

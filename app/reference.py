@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from app.ingest.normalize import slugify
+from app.ingest.normalize import slugify, spelling_index
 from app.models import Area, AreaState, Drug, SeizureEvent, State
 from app.paths import project_dir
 
@@ -103,12 +103,10 @@ def _upsert_events(conn: Connection) -> None:
 
 def reference_index(conn: Connection) -> ReferenceIndex:
     """Every spelling that names an area or drug (slug, name, aliases) -> its id."""
-    areas: dict[str, int] = {}
-    for area in conn.execute(select(Area.id, Area.slug, Area.name, Area.aliases)):
-        for spelling in (area.slug, area.name, *(area.aliases or [])):
-            areas.setdefault(slugify(spelling), area.id)
-    drugs: dict[str, int] = {}
-    for drug in conn.execute(select(Drug.id, Drug.slug, Drug.name, Drug.source_name, Drug.aliases)):
-        for spelling in (drug.slug, drug.name, drug.source_name, *(drug.aliases or [])):
-            drugs.setdefault(slugify(spelling), drug.id)
-    return ReferenceIndex(areas=areas, drugs=drugs)
+    areas = conn.execute(select(Area.id, Area.slug, Area.name, Area.aliases))
+    drugs = conn.execute(select(Drug.id, Drug.slug, Drug.name, Drug.source_name, Drug.aliases))
+    return ReferenceIndex(
+        areas=spelling_index((a.id, (a.slug, a.name, *(a.aliases or []))) for a in areas),
+        drugs=spelling_index((d.id, (d.slug, d.name, d.source_name, *(d.aliases or [])))
+                             for d in drugs),
+    )

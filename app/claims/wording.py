@@ -16,7 +16,6 @@ DEPENDS = "depends on definition"
 NO_DATA = "no data"
 VERDICTS = (SUPPORTED, APPROXIMATELY, NOT_SUPPORTED, DEPENDS, NO_DATA)
 
-OPERATORS = (">", "<", ">=", "<=", "nearly", "about")
 DEFAULT_TOLERANCE = {"nearly": 0.05, "about": 0.10}
 
 RULES = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 MONTH_NUMBER = {abbr: i + 1 for i, abbr in enumerate(MONTHS)}
@@ -65,6 +66,16 @@ def squash(text: str) -> str:
 def slugify(text: str) -> str:
     """Lower-case, ASCII letters and digits joined by single hyphens."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def spelling_index(named: Iterable[tuple[int, Iterable[str | None]]]) -> dict[str, int]:
+    """Every spelling (slug, name, alias) of each id, slugified -> the id; the first wins."""
+    index: dict[str, int] = {}
+    for item_id, spellings in named:
+        for spelling in spellings:
+            if spelling:
+                index.setdefault(slugify(spelling), item_id)
+    return index
 
 
 def lookup(table: dict[str, str], raw: str, what: str) -> str:
