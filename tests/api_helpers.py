@@ -183,6 +183,11 @@ def _current(files: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[str, Any
     return current, owner
 
 
+def catch_all(citizenship: str, family: str) -> str:
+    """The documented label of a family's catch-all bucket: "OTHER (family)"."""
+    return f"OTHER ({family})" if citizenship == "OTHER" else citizenship
+
+
 @cache
 def seizures() -> tuple[list[dict[str, Any]], dict[dt.date, str]]:
     """Current seizure rows (normalized) and month -> current file."""
@@ -210,7 +215,7 @@ def sw_encounters() -> tuple[list[dict[str, Any]], dict[dt.date, str]]:
             "component": COMPONENT[r["Component"]],
             "region": "Southwest Border",
             "demographic": DEMOGRAPHIC.get(r["Demographic"], r["Demographic"]),
-            "citizenship": r["Citizenship Grouping"].upper(),
+            "citizenship": catch_all(r["Citizenship Grouping"].upper(), "cbp-sw-encounters"),
             "title_of_authority": r["Title of Authority"],
             "encounter_type": r["Encounter Type"],
             "encounter_count": int(float(r["Encounter Count"])),
@@ -225,7 +230,7 @@ def state_encounters() -> tuple[list[dict[str, Any]], dict[dt.date, str]]:
         "region": REGION[r["Land Border Region"]],
         "state": r["State"],
         "demographic": DEMOGRAPHIC.get(r["Demographic"], r["Demographic"]),
-        "citizenship": r["Citizenship"],
+        "citizenship": catch_all(r["Citizenship"], "cbp-state-encounters"),
         "title_of_authority": r["Title of Authority"],
         "encounter_count": int(float(r["Encounter Count"])),
     } for r in read_csv(STATE_FILE)]

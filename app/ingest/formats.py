@@ -172,11 +172,11 @@ def _coded(row: Row, column: str, table: dict[str, str], what: str) -> str:
     return _get(row, column, lambda v: n.lookup(table, v, what))
 
 
-def _encountered(row: Row, citizenship_column: str) -> dict[str, Any]:
+def _encountered(row: Row, citizenship_column: str, family: str) -> dict[str, Any]:
     """What every CBP encounter layout records: who, under which title, how many."""
     return {
         "demographic": _coded(row, "Demographic", n.DEMOGRAPHICS, "demographic"),
-        "citizenship": _get(row, citizenship_column, n.citizenship),
+        "citizenship": n.family_catch_all(_get(row, citizenship_column, n.citizenship), family),
         "title_of_authority": _coded(row, "Title of Authority", n.TITLES, "title"),
         "encounter_count": _get(row, "Encounter Count", n.count),
     }
@@ -189,7 +189,7 @@ def _parse_sw_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
         component=_coded(row, "Component", n.COMPONENTS, "component"),
         region="Southwest Border", area=None, state=None,
         encounter_type=_coded(row, "Encounter Type", n.ENCOUNTER_TYPES, "encounter type"),
-        **_encountered(row, "Citizenship Grouping"),
+        **_encountered(row, "Citizenship Grouping", "cbp-sw-encounters"),
     )
 
 
@@ -199,7 +199,7 @@ def _parse_state_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
         period=period, fiscal_year=fy, component=None,
         region=_coded(row, "Land Border Region", n.REGIONS, "region"),
         area=None, state=_get(row, "State", n.state_code), encounter_type=None,
-        **_encountered(row, "Citizenship"),
+        **_encountered(row, "Citizenship", "cbp-state-encounters"),
     )
 
 
@@ -214,7 +214,7 @@ def _parse_aor_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
                   lambda v: _area_from_aor(v, component, abbreviation)),
         state=None,
         encounter_type=_coded(row, "Encounter Type", n.ENCOUNTER_TYPES, "encounter type"),
-        **_encountered(row, "Citizenship"),
+        **_encountered(row, "Citizenship", "cbp-aor-encounters"),
     )
 
 

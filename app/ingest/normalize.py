@@ -200,6 +200,16 @@ def citizenship(raw: str) -> str:
     return fits(text, CITIZENSHIP_LENGTH, "citizenship")
 
 
+CATCH_ALL = "OTHER"
+
+
+def family_catch_all(value: str, family: str) -> str:
+    """A family's catch-all bucket gets the family's name: "OTHER" means all but the values that
+    family lists (4 countries in one file, 21 in another), so the buckets of two families are
+    different values and never add up or stand in for each other."""
+    return f"{CATCH_ALL} ({family})" if value == CATCH_ALL else value
+
+
 # Longest values the tables hold (app/models.py); a longer value is refused at parse time.
 CITIZENSHIP_LENGTH = 64
 AREA_NAME_LENGTH = 64  # area.slug holds 64
