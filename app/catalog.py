@@ -14,10 +14,10 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.ingest.normalize import spelling_index
+from app.ingest.normalize import slugify, spelling_index
 from app.models import (
     Area,
     AreaState,
@@ -30,6 +30,7 @@ from app.models import (
     Seizure,
     State,
 )
+from app.reference import seed_json
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,17 @@ class AreaInfo:
     abbreviation: str | None
     aliases: tuple[str, ...]
     note: str | None
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    """A land port of entry (seed/ports.json) and the field office CBP counts it under."""
+
+    slug: str
+    name: str
+    field_office_id: int | None
+    state: str
+    crossings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,13 @@ class Catalog:
     current: dict[str, dict[dt.date, int]]
     # (dataset, dimension) -> distinct values in the current data
     values: dict[tuple[str, str], list[str]]
+    # release id -> dimension -> the values its current rows take (areas and drugs as ids): what
+    # each release family carries, month by month, read from the data itself
+    vocabulary: dict[int, dict[str, frozenset]] = field(default_factory=dict)
+    # area id -> the region label the data give it (the latest current figure's), which wins
+    # over the reference list in seed/
+    data_regions: dict[int, str] = field(default_factory=dict)
+    ports: list[PortInfo] = field(default_factory=list)
     # releases a release revised: id -> [(period, status)]
     revisions: dict[int, list[tuple[dt.date, str]]] = field(default_factory=dict)
     # release id -> how many months (years) it currently answers for
@@ -104,6 +123,18 @@ class Catalog:
         self.area_spellings = spelling_index((a.id, (a.slug, a.name, *a.aliases)) for a in self.areas)
         self.drug_spellings = spelling_index(
             (d.id, (d.slug, d.name, d.source_name, *d.aliases)) for d in self.drugs)
+        self.port_by_slug = {p.slug: p for p in self.ports}
+        self.port_spellings = spelling_index(
+            (i, (p.slug, p.name, f"{p.name} port of entry", *p.crossings))
+            for i, p in enumerate(self.ports))
+
+    def port_named(self, key: str) -> PortInfo | None:
+        """The port of entry a slugified spelling names, if any."""
+        index = self.port_spellings.get(key)
+        return self.ports[index] if index is not None else None
+
+    def ports_of(self, area_id: int) -> list[PortInfo]:
+        return [p for p in self.ports if p.field_office_id == area_id]
 
     @property
     def is_empty(self) -> bool:
@@ -115,6 +146,20 @@ class Catalog:
     def coverage(self, revision_key: str) -> list[dt.date]:
         return sorted(self.current.get(revision_key, {}))
 
+    def carried(self, revision_key: str, dimension: str) -> frozenset:
+        """Every value a family's current releases give `dimension`."""
+        releases = set(self.current.get(revision_key, {}).values())
+        return frozenset().union(*(self.vocabulary.get(r, {}).get(dimension, frozenset())
+                                   for r in releases))
+
+    def months_carrying(self, revision_key: str, wanted: dict[str, tuple]) -> list[dt.date]:
+        """The months a family answers for in which its release carries every wanted value."""
+        months = self.current.get(revision_key, {})
+        vocab = self.vocabulary
+        return sorted(m for m, r in months.items()
+                      if all(set(values) <= vocab.get(r, {}).get(dim, frozenset())
+                             for dim, values in wanted.items()))
+
 
 async def read_version(conn: AsyncConnection) -> int:
     """The data version: one tiny query."""
@@ -124,12 +169,14 @@ async def read_version(conn: AsyncConnection) -> int:
 
 async def load_catalog(conn: AsyncConnection, version: int) -> Catalog:
     """Read everything the catalog holds (a handful of small queries)."""
+    data_regions = await _data_regions(conn)
     area_states: dict[int, list[str]] = defaultdict(list)
     for row in await conn.execute(select(AreaState.area_id, AreaState.state_code)):
         area_states[row.area_id].append(row.state_code)
     areas = [
         AreaInfo(
-            id=a.id, slug=a.slug, name=a.name, kind=a.kind, component=a.component, region=a.region,
+            id=a.id, slug=a.slug, name=a.name, kind=a.kind, component=a.component,
+            region=data_regions.get(a.id, a.region),
             states=tuple(sorted(area_states[a.id])), state_basis=a.state_basis,
             abbreviation=a.abbreviation, aliases=tuple(a.aliases or ()), note=a.note,
         )
@@ -154,7 +201,8 @@ async def load_catalog(conn: AsyncConnection, version: int) -> Catalog:
             current[p.revision_key][p.period] = p.release_id
             current_counts[p.release_id] += 1
         revisions[p.release_id].append((p.period, p.status))
-    values = await _distinct_values(conn)
+    vocabulary = await _vocabulary(conn)
+    values = _distinct_values(releases, vocabulary)
     fingerprint = hashlib.sha256(
         ("|".join(sorted(r.sha256 for r in releases)) + f"|{version}").encode()
     ).hexdigest()[:16]
@@ -162,27 +210,71 @@ async def load_catalog(conn: AsyncConnection, version: int) -> Catalog:
         version=version, fingerprint=fingerprint, areas=areas, drugs=drugs, states=states,
         releases=releases, current=dict(current), values=values,
         revisions={k: sorted(v) for k, v in revisions.items()},
-        current_counts=dict(current_counts),
+        current_counts=dict(current_counts), vocabulary=vocabulary, data_regions=data_regions,
+        ports=_ports({a.slug: a.id for a in areas}),
     )
 
 
-async def _distinct_values(conn: AsyncConnection) -> dict[tuple[str, str], list[str]]:
-    columns = {
-        ("seizures", "region"): Seizure.region,
-        ("seizures", "land_filter"): Seizure.land_filter,
-        ("encounters", "region"): Encounter.region,
-        ("encounters", "demographic"): Encounter.demographic,
-        ("encounters", "citizenship"): Encounter.citizenship,
-        ("encounters", "title_of_authority"): Encounter.title_of_authority,
-        ("encounters", "encounter_type"): Encounter.encounter_type,
-        ("overdose_deaths", "category"): OverdoseDeath.category,
-        ("overdose_deaths", "sex"): OverdoseDeath.sex,
-    }
-    out = {}
-    for key, column in columns.items():
-        rows = await conn.execute(select(column).where(column.is_not(None)).distinct())
-        out[key] = sorted(r[0] for r in rows)
-    return out
+def _ports(area_ids: dict[str, int]) -> list[PortInfo]:
+    return [PortInfo(slug=slugify(p["name"]), name=p["name"],
+                     field_office_id=area_ids.get(p["field_office"]), state=p["state"],
+                     crossings=tuple(p["crossings"]))
+            for p in seed_json("ports.json")["ports"]]
+
+
+# The categorical columns of each fact table whose values the catalog reads from the data.
+VOCABULARY_COLUMNS = {
+    Seizure: {"drug": "drug_id", "area": "area_id", "component": "component", "region": "region",
+              "land_filter": "land_filter"},
+    Encounter: {"area": "area_id", "state": "state", "component": "component", "region": "region",
+                "demographic": "demographic", "citizenship": "citizenship",
+                "title_of_authority": "title_of_authority", "encounter_type": "encounter_type"},
+    OverdoseDeath: {"state": "state", "category": "category", "sex": "sex"},
+}
+
+
+async def _vocabulary(conn: AsyncConnection) -> dict[int, dict[str, frozenset]]:
+    """Release -> dimension -> the distinct values of its current rows (one statement a table)."""
+    out: dict[int, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for model, columns in VOCABULARY_COLUMNS.items():
+        table = model.__table__
+        parts = [
+            select(table.c.release_id, literal(dim).label("dim"),
+                   cast(table.c[column], String).label("value"))
+            .where(table.c.is_current.is_(True), table.c[column].is_not(None))
+            .group_by(table.c.release_id, table.c[column])
+            for dim, column in columns.items()
+        ]
+        for release_id, dim, value in await conn.execute(union_all(*parts)):
+            out[release_id][dim].add(int(value) if dim in ("area", "drug") else value)
+    return {r: {d: frozenset(v) for d, v in dims.items()} for r, dims in out.items()}
+
+
+def _distinct_values(releases: list[ReleaseInfo],
+                     vocabulary: dict[int, dict[str, frozenset]]) -> dict[tuple[str, str], list[str]]:
+    """(dataset, dimension) -> distinct labels across the current data (ids left out)."""
+    out: dict[tuple[str, str], set] = defaultdict(set)
+    for release in releases:
+        for dim, values in vocabulary.get(release.id, {}).items():
+            if dim not in ("area", "drug"):
+                out[(release.dataset, dim)].update(values)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+async def _data_regions(conn: AsyncConnection) -> dict[int, str]:
+    """Area -> the region of its latest current figure in any monthly dataset."""
+    latest: dict[int, tuple[dt.date, str]] = {}
+    for model in (Seizure, Encounter):
+        table = model.__table__
+        query = (select(table.c.area_id, table.c.region, func.max(table.c.period))
+                 .where(table.c.is_current.is_(True), table.c.area_id.is_not(None),
+                        table.c.region.is_not(None))
+                 .group_by(table.c.area_id, table.c.region))
+        for area_id, region, month in await conn.execute(query):
+            month = dt.date.fromisoformat(str(month)[:10]) if not isinstance(month, dt.date) else month
+            if area_id not in latest or month > latest[area_id][0]:
+                latest[area_id] = (month, region)
+    return {area_id: region for area_id, (_, region) in latest.items()}
 
 
 class CatalogCache:

@@ -8,8 +8,9 @@ filters, denominator = common + base filters.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,13 +42,17 @@ class Figure:
     complete: bool | None
     note: str | None = None
     caveats: tuple[str, ...] = ()
+    # Monthly data: the months the period asks for, and those the value adds up.
+    requested: tuple[dt.date, ...] = ()
+    months: tuple[dt.date, ...] = ()
+    period: dict[str, Any] | None = None
 
     def document(self) -> dict[str, Any]:
         return {
             "value": self.value, "request": self.request, "filters": self.filters,
             "source": self.source,
             "releases": [{"id": r.id, "file_name": r.file_name} for r in self.releases],
-            "complete": self.complete, "note": self.note,
+            "complete": self.complete, "period": self.period, "note": self.note,
         }
 
 
@@ -109,6 +114,12 @@ class Change:
     absolute_change: float | int | None
     percent_change: float | None
     note: str | None
+    like_for_like: bool = True
+
+    @property
+    def months_compared(self) -> dict[str, list[str]]:
+        return {"before": [f"{m:%Y-%m}" for m in self.before.months],
+                "after": [f"{m:%Y-%m}" for m in self.after.months]}
 
 
 # --- public service functions -------------------------------------------------------------------
@@ -191,25 +202,61 @@ async def seizures_vs_encounters(*, conn: AsyncConnection, catalog: Catalog, gro
                                "same months")
     parts = [{"state": group} for group in states]
     labels = ("{}", "base_{}", "groups")
-    seized = await shares(conn=conn, catalog=catalog, dataset="seizures", measure=measure,
-                          common={**seizure_filters, **period}, base={"region": "southwest"},
-                          parts=parts, labels=labels)
-    encountered = await shares(conn=conn, catalog=catalog, dataset="encounters",
-                               measure="encounter_count", common={"region": "southwest", **period},
-                               base={}, parts=parts, labels=labels)
+
+    async def both(months: Sequence[dt.date] | None) -> tuple[list[Share], list[Share]]:
+        window = only_months(period, months) if months is not None else period
+        seized = await shares(conn=conn, catalog=catalog, dataset="seizures", measure=measure,
+                              common={**seizure_filters, **window}, base={"region": "southwest"},
+                              parts=parts, labels=labels)
+        encountered = await shares(conn=conn, catalog=catalog, dataset="encounters",
+                                   measure="encounter_count",
+                                   common={"region": "southwest", **window}, base={},
+                                   parts=parts, labels=labels)
+        return seized, encountered
+
+    seized, encountered = await both(None)
+    # Like with like: both shares over the months both datasets have in the period.
+    have_seized, have_encountered = seized[0].denominator.months, encountered[0].denominator.months
+    period_note = None
+    if have_seized != have_encountered and have_seized and have_encountered:
+        common = sorted(set(have_seized) & set(have_encountered))
+        if common:
+            seized, encountered = await both(common)
+            period_note = (f"compared the {len(common)} month(s) both datasets have in the period "
+                           f"({_span_text(common)}): seizures cover {_span_text(have_seized)}, "
+                           f"encounters {_span_text(have_encountered)}")
     out = []
     for group, by_seizure, by_encounter in zip(states, seized, encountered, strict=True):
+        comparable = set(by_seizure.denominator.months) == set(by_encounter.denominator.months)
+        if not comparable:
+            note = ("seizures and encounters have no month of the period in common "
+                    f"(seizures: {_span_text(by_seizure.denominator.months)}; encounters: "
+                    f"{_span_text(by_encounter.denominator.months)}): nothing to compare")
+            by_seizure, by_encounter = _nothing(by_seizure, note), _nothing(by_encounter, note)
+            out.append(GroupComparison(states=group, seizures=by_seizure, encounters=by_encounter,
+                                       ratio=None, note=note))
+            continue
         quotient = ratio(by_seizure.value, by_encounter.value)
         note = quotient.note
-        figures = (*by_seizure.figures, *by_encounter.figures)
-        if quotient.value is not None and any(f.complete is False for f in figures):
-            quotient, note = Ratio(None, None), ("the data do not cover the whole period for "
-                                                 "both datasets: no ratio")
-        elif by_encounter.value == 0:
+        if by_encounter.value == 0:
             note = "the group has no encounters in the period: the ratio is undefined"
+        note = "; ".join(n for n in (period_note, note) if n) or None
         out.append(GroupComparison(states=group, seizures=by_seizure, encounters=by_encounter,
                                    ratio=quotient.value, note=note))
     return out
+
+
+def _span_text(months: Sequence[dt.date]) -> str:
+    if not months:
+        return "no month"
+    return f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}" if len(months) > 1 else f"{months[0]:%Y-%m}"
+
+
+def _nothing(share: Share, note: str) -> Share:
+    """A share with no figure (its numbers cannot be compared with the other dataset's)."""
+    return replace(share, value=None, note=note, members=(),
+                   numerator=_without_value(share.numerator, note),
+                   denominator=_without_value(share.denominator, note))
 
 
 async def ports_vs_between(*, conn: AsyncConnection, catalog: Catalog, measure: str,
@@ -221,8 +268,10 @@ async def ports_vs_between(*, conn: AsyncConnection, catalog: Catalog, measure: 
 
 
 async def change(*, conn: AsyncConnection, catalog: Catalog, dataset: str, measure: str,
-                 filters: dict[str, str], before: str, after: str) -> Change:
-    """Compute a measure in two periods and the change between them."""
+                 filters: dict[str, str], before: str, after: str,
+                 like_for_like: bool = True) -> Change:
+    """Compute a measure in two periods and the change between them, like for like by default:
+    when either period is only partly in the data, the same months of each are compared."""
     ds = _dataset(dataset)
     _check_measure(ds, measure, additive=False)
     _parse(ds, filters, catalog)
@@ -232,19 +281,64 @@ async def change(*, conn: AsyncConnection, catalog: Catalog, dataset: str, measu
         _parse(ds, raw, catalog, label=name)  # a bad month or range is named as `before`/`after`
         raws.append(raw)
     first, second = await _figures_on_one_source(conn, catalog, ds, measure, raws)
-    absolute = percent = note = None
+    note = None
+    partial = [f"{text} ({_months_text(f)})" for text, f in ((before, first), (after, second))
+               if f.complete is False and f.value is not None]
+    if partial and like_for_like and ds.time == "month":
+        pairs = aligned_months(first, second)
+        if pairs:
+            first, second = await _figures_on_one_source(
+                conn, catalog, ds, measure,
+                [only_months(raws[0], [b for b, _ in pairs]),
+                 only_months(raws[1], [a for _, a in pairs])])
+            note = (f"{' and '.join(partial)} only partly in the data: compared the same "
+                    f"{len(pairs)} month(s) of each period, {_months_text(first, count=False)} "
+                    f"and {_months_text(second, count=False)}; like_for_like=false gives the raw "
+                    "totals")
+        else:
+            note = "the periods have no month in common in the data: nothing to compare"
+            first, second = _without_value(first), _without_value(second)
+    elif partial:
+        note = (f"not like for like: {' and '.join(partial)} only partly in the data; "
+                "like_for_like=true compares the same months of each period")
+    absolute = percent = None
     if first.value is None or second.value is None:
-        note = "no data for one of the periods"
+        note = note or "no data for one of the periods"
     else:
         absolute = second.value - first.value
         if isinstance(absolute, float):
             absolute = round(absolute, 6)
         if first.value == 0:
-            note = "the earlier value is zero: no percent change"
+            note = (note + "; " if note else "") + "the earlier value is zero: no percent change"
         else:
             percent = (second.value - first.value) / first.value * 100
     return Change(before_period=before, after_period=after, before=first, after=second,
-                  absolute_change=absolute, percent_change=percent, note=note)
+                  absolute_change=absolute, percent_change=percent, note=note,
+                  like_for_like=like_for_like)
+
+
+def aligned_months(first: Figure, second: Figure) -> list[tuple[dt.date, dt.date]]:
+    """Pairs of months at the same position of two periods that both have in the data."""
+    have_first, have_second = set(first.months), set(second.months)
+    return [(b, a) for b, a in zip(first.requested, second.requested, strict=False)
+            if b in have_first and a in have_second]
+
+
+def only_months(raw: dict[str, str], months: Sequence[dt.date]) -> dict[str, str]:
+    """Raw filters narrowed to listed months (within the period they already name)."""
+    return {**raw, "month": ",".join(f"{m:%Y-%m}" for m in months)}
+
+
+def _months_text(figure: Figure, *, count: bool = True) -> str:
+    if not figure.months:
+        return "no month"
+    first, last = figure.months[0], figure.months[-1]
+    span = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}..{last:%Y-%m}"
+    return f"{span}, {len(figure.months)} month(s)" if count else span
+
+
+def _without_value(figure: Figure, note: str = "no month in common with the other period") -> Figure:
+    return replace(figure, value=None, note=note)
 
 
 # --- requests that reproduce a figure ---------------------------------------------------------
@@ -385,10 +479,12 @@ async def _figure(conn: AsyncConnection, catalog: Catalog, ds: Dataset, measure:
     meta = build_meta(result, data_version=catalog.version, next_url=None)
     value = result.rows[0].get(measure) if result.rows else None
     note = None if value is not None else "the loaded releases have no data for this period"
-    complete = result.complete
+    requested = (tuple(query.requested_months(spec, catalog, result.source))
+                 if ds.time == "month" else ())
     return Figure(value=value, request=request, filters=meta["filters"], source=result.source.key,
-                  releases=tuple(result.releases), complete=complete, note=note,
-                  caveats=tuple(result.caveats))
+                  releases=tuple(result.releases), complete=result.complete, note=note,
+                  caveats=tuple(result.caveats), requested=requested, months=result.months,
+                  period=meta["period"])
 
 
 async def _figures_on_one_source(conn: AsyncConnection, catalog: Catalog, ds: Dataset,
@@ -426,7 +522,8 @@ async def _members(conn: AsyncConnection, catalog: Catalog, ds: Dataset, measure
     rows = list((await query.run(conn, spec, catalog)).rows)
     if len(dims) == 1 and dims[0] in spec.filters:
         seen = {row[dims[0]] for row in rows}
-        rows += [{dims[0]: v, measure: 0} for v in spec.understood[dims[0]] if v not in seen]
+        # A member with no published row has no data (null), not zero.
+        rows += [{dims[0]: v, measure: None} for v in spec.understood[dims[0]] if v not in seen]
         order = {v: i for i, v in enumerate(spec.understood[dims[0]])}
         rows.sort(key=lambda row: order.get(row[dims[0]], len(order)))
     members = []

@@ -140,9 +140,11 @@ _ENCOUNTER_DIMS = (
     _REGION,
     Dimension("demographic", "Accompanied Minors, Family Unit Members (FMUA), Single Adults, "
               "Unaccompanied Children (CBP writes 'UC / Single Minors' or 'UAC')."),
-    Dimension("citizenship", "Country of citizenship as CBP writes it (upper case). The "
-              "Southwest file groups all but four countries as OTHER; the by-state file lists "
-              "21 countries and OTHER."),
+    Dimension("citizenship", "Country of citizenship as CBP writes it (upper case). Each "
+              "release family lists its own countries and groups the rest in a catch-all of its "
+              "own: 'OTHER (cbp-sw-encounters)' is every country but the four the Southwest file "
+              "lists, 'OTHER (cbp-state-encounters)' every country but the 21 the by-state file "
+              "lists; they are different values (see each source's catch_all in /datasets)."),
     Dimension("title_of_authority", "Title 8 (immigration law) or Title 42 (public-health "
               "expulsions, March 2020 - May 2023)."),
     Dimension("encounter_type", "Apprehensions, Expulsions (Title 42) or Inadmissibles (OFO)."),

@@ -29,18 +29,28 @@ class InvalidParameter(ApiError):
     code = "invalid_parameter"
 
     def __init__(self, parameter: str, value: Any, message: str,
-                 accepted: Iterable[str] | None = None, *, suggest_from: Iterable[str] | None = None):
+                 accepted: Iterable[str] | None = None, *, suggest_from: Iterable[str] | None = None,
+                 suggest_for: str | None = None):
+        """`suggest_for`: the text to find a close match for (default: the value); an unknown
+        parameter passes its own name, so `fiscal_yaer` suggests `fiscal_year`."""
         details: dict[str, Any] = {"parameter": parameter, "value": value}
         accepted_list = list(accepted) if accepted is not None else None
         if accepted_list is not None:
             details["accepted"] = accepted_list
         pool = list(suggest_from) if suggest_from is not None else accepted_list
-        if pool and isinstance(value, str):
-            close = difflib.get_close_matches(value.lower(), [p.lower() for p in pool], n=1,
-                                              cutoff=0.6)
-            if close:
-                details["did_you_mean"] = next(p for p in pool if p.lower() == close[0])
+        wrong = suggest_for if suggest_for is not None else value
+        if pool and isinstance(wrong, str):
+            suggestion = closest(wrong, pool)
+            if suggestion is not None:
+                details["did_you_mean"] = suggestion
         super().__init__(message, **details)
+
+
+def closest(text: str, pool: Iterable[str]) -> str | None:
+    """The spelling in `pool` nearest to `text` (case-insensitive), if any is close."""
+    pool = list(pool)
+    close = difflib.get_close_matches(text.lower(), [p.lower() for p in pool], n=1, cutoff=0.6)
+    return next(p for p in pool if p.lower() == close[0]) if close else None
 
 
 class UnsupportedCombination(ApiError):
@@ -53,6 +63,11 @@ class UnsupportedCombination(ApiError):
 class NotFound(ApiError):
     status_code = 404
     code = "not_found"
+
+
+class MethodNotAllowed(ApiError):
+    status_code = 405
+    code = "method_not_allowed"
 
 
 class ServiceUnavailable(ApiError):
@@ -74,15 +89,19 @@ def from_validation(errors: list[dict[str, Any]], *, known_parameters: Iterable[
                     path: str = "", messages: dict[str, str] | None = None) -> InvalidParameter:
     """pydantic/FastAPI validation errors as the project's one 422 shape (the first error, the
     others listed): an unknown parameter lists the known ones; `messages` words known rules."""
+    # An unknown parameter first: it is most often the misspelling of a missing or wrong one.
+    errors = sorted(errors, key=lambda e: e.get("type") != "extra_forbidden")
     first = errors[0]
     parameter = location(first.get("loc", ()))
     value = first.get("input")
     if not isinstance(value, str | int | float | bool | type(None)):
         value = None
     accepted = None
+    suggest_for = None
     if first.get("type") == "extra_forbidden":
         accepted = sorted(known_parameters) if known_parameters is not None else None
         message = f"unknown parameter {parameter!r}" + (f" for {path}" if path else "")
+        suggest_for = parameter
     elif messages and parameter in messages:
         message = messages[parameter]
     else:
@@ -91,7 +110,7 @@ def from_validation(errors: list[dict[str, Any]], *, known_parameters: Iterable[
         if expected:
             accepted = [v.strip(" '") for v in str(expected).replace(" or ", ",").split(",")
                         if v.strip(" '")]
-    error = InvalidParameter(parameter, value, message, accepted)
+    error = InvalidParameter(parameter, value, message, accepted, suggest_for=suggest_for)
     if len(errors) > 1:
         error.details["other_errors"] = [
             {"parameter": location(e.get("loc", ())), "message": e.get("msg")} for e in errors[1:]]

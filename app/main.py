@@ -13,6 +13,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.api import claims, comparisons, data, health, reference
 from app.api.respond import CachedResponses
@@ -21,7 +23,14 @@ from app.claims.registry import registry
 from app.config import Settings, get_settings
 from app.db import make_async_engine, urls_from_settings
 from app.docs import API_DESCRIPTION, OPENAPI_TAGS
-from app.errors import ApiError, ServiceUnavailable, from_validation
+from app.errors import (
+    ApiError,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+    closest,
+    from_validation,
+)
 from app.logging_setup import configure_logging
 from app.middleware import RequestMiddleware
 from app.params import RANGE_MESSAGES
@@ -87,6 +96,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status_code)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Routing errors (unknown path, wrong method) in the one error shape."""
+        error = _routing_error(request, exc)
+        headers = dict(exc.headers or {})
+        return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(_validation_body(request, exc), status_code=422)
@@ -113,6 +129,42 @@ def _install_error_handlers(app: FastAPI) -> None:
         error = ServiceUnavailable("the database did not answer in time; retry shortly",
                                    retry_after_seconds=5)
         return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "5"})
+
+
+def _routing_error(request: Request, exc: StarletteHTTPException) -> ApiError:
+    path = request.url.path
+    if exc.status_code == 405:
+        allowed = _methods_at(request)
+        if "GET" in allowed:
+            allowed.add("HEAD")  # answered by RequestMiddleware as a GET without its body
+        allowed = sorted(allowed)
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        return MethodNotAllowed(f"{request.method} is not allowed on {path}; use "
+                                f"{' or '.join(allowed) or 'another method'}",
+                                method=request.method, path=path, accepted=allowed)
+    if exc.status_code == 404:
+        paths = _public_paths(request.app)
+        error = NotFound(f"no endpoint at {path}; the endpoints are listed at / and documented "
+                         "at /docs", path=path, accepted=paths)
+        suggestion = closest(path, paths)
+        if suggestion:
+            error.details["did_you_mean"] = suggestion
+        return error
+    error = ApiError(str(exc.detail))
+    error.status_code = exc.status_code
+    return error
+
+
+def _methods_at(request: Request) -> set[str]:
+    """Every method some route answers at this path (Starlette names only the first route's)."""
+    return {method for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                   for route in request.app.router.routes)}
+
+
+def _public_paths(app: FastAPI) -> list[str]:
+    """The documented paths with a GET (from the OpenAPI document, built once)."""
+    return sorted(path for path, operations in app.openapi()["paths"].items() if "get" in operations)
 
 
 # SQLSTATEs that mean "the database cannot serve now", not "the SQL is wrong": connection

@@ -59,6 +59,11 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "HEAD":
+            # HEAD is GET without the body (RFC 9110): same status and headers, for caches and
+            # link checkers.
+            scope = {**scope, "method": "GET"}
+            send = _without_body(send)
         request_id = incoming_request_id(scope["headers"]) or os.urandom(16).hex()
         token = REQUEST_ID.set(request_id)
         exchange = _Exchange(scope, send, request_id)
@@ -95,6 +100,17 @@ class RequestMiddleware:
             for exchange, task in list(self._inflight.items()):
                 if not exchange.status and now - exchange.started >= self.timeout:
                     exchange.expire(task, self.timeout)
+
+
+def _without_body(send: Send) -> Send:
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if not message.get("more_body", False):
+                await send({"type": "http.response.body", "body": b""})
+            return
+        await send(message)
+
+    return send_head
 
 
 class _Exchange:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app import periods
-from app.catalog import AreaInfo, Catalog
+from app.catalog import AreaInfo, Catalog, PortInfo
 from app.datasets import DATASETS, Dataset
 from app.errors import InvalidParameter
 from app.ingest.normalize import DEMOGRAPHICS, slugify
@@ -132,6 +132,8 @@ class QuerySpec:
     source: str | None = None
     # which query-string name carried each dimension (area may come as port or sector)
     via: dict[str, str] = field(default_factory=dict)
+    # what the parser read a name as, when it could also mean something else (a caveat each)
+    notes: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -162,11 +164,12 @@ def parse_query(dataset_name: str, raw: Mapping[str, str], catalog: Catalog) -> 
         if name not in allowed:
             raise InvalidParameter(
                 name, raw[name], f"unknown parameter {name!r} for {dataset.path}",
-                sorted(allowed),
+                sorted(allowed), suggest_for=name,
             )
     filters: dict[str, tuple] = {}
     understood: dict[str, list] = {}
     via: dict[str, str] = {}
+    notes: list[str] = []
     for dim in dataset.dimensions:
         given = [(n, raw[n]) for n in (dim.name, *dim.synonyms) if n in raw]
         if len(given) > 1:
@@ -179,7 +182,7 @@ def parse_query(dataset_name: str, raw: Mapping[str, str], catalog: Catalog) -> 
         tokens = split_list(value)
         if not tokens:
             raise InvalidParameter(param, value, f"{param} is empty")
-        canonical, shown = _resolve(dataset, dim.name, param, tokens, catalog)
+        canonical, shown = _resolve(dataset, dim.name, param, tokens, catalog, notes)
         filters[dim.name] = canonical
         understood[dim.name] = shown
         via[dim.name] = param
@@ -204,18 +207,19 @@ def parse_query(dataset_name: str, raw: Mapping[str, str], catalog: Catalog) -> 
     return QuerySpec(
         dataset=dataset, filters=filters, understood=understood, group_by=group_by, grain=grain,
         sort=sort, limit=_parse_int(raw, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=_parse_int(raw, "offset", 0, 0, 10**9), source=source, via=via, **spec_kwargs,
+        offset=_parse_int(raw, "offset", 0, 0, 10**9), source=source, via=via,
+        notes=tuple(dict.fromkeys(notes)), **spec_kwargs,
     )
 
 
 # --- dimension values ---------------------------------------------------------------------------
 
 def _resolve(dataset: Dataset, dim: str, param: str, tokens: list[str],
-             catalog: Catalog) -> tuple[tuple, list]:
+             catalog: Catalog, notes: list[str]) -> tuple[tuple, list]:
     if dim == "drug":
         return _resolve_drugs(param, tokens, catalog)
     if dim == "area":
-        return _resolve_areas(param, tokens, catalog)
+        return _resolve_areas(param, tokens, catalog, notes)
     if dim == "state":
         return _resolve_states(dataset, param, tokens, catalog)
     if dim == "component":
@@ -243,7 +247,19 @@ def _resolve(dataset: Dataset, dim: str, param: str, tokens: list[str],
     table.update(extra)
     values = []
     for token in tokens:
-        label = table.get(slugify(token))
+        key = slugify(token)
+        label = table.get(key)
+        if label is None:
+            # A family's catch-all ("other") is a value of its own in each family: name which.
+            buckets = sorted(v for v in labels if slugify(v).startswith(key + "-") and "(" in v)
+            if len(buckets) == 1:
+                label = buckets[0]
+            elif buckets:
+                options = [slugify(b) for b in buckets]
+                raise InvalidParameter(
+                    param, token, f"{token!r} is ambiguous: each release family has its own "
+                    f"catch-all bucket ({', '.join(options)}; see /datasets for what each holds)",
+                    options)
         if label is None:
             raise InvalidParameter(param, token, f"unknown {dim.replace('_', ' ')} {token!r}",
                                    [slugify(v) for v in labels] or None)
@@ -278,7 +294,8 @@ def _resolve_drugs(param: str, tokens: list[str], catalog: Catalog) -> tuple[tup
     return tuple(ids), [catalog.drug_by_id[i].slug for i in ids]
 
 
-def _resolve_areas(param: str, tokens: list[str], catalog: Catalog) -> tuple[tuple, list]:
+def _resolve_areas(param: str, tokens: list[str], catalog: Catalog,
+                   notes: list[str]) -> tuple[tuple, list]:
     index = catalog.area_spellings
     ids = []
     for token in tokens:
@@ -286,6 +303,7 @@ def _resolve_areas(param: str, tokens: list[str], catalog: Catalog) -> tuple[tup
         suffixes = {"sector": ("-sector",), "port": ("-field-office",)}.get(
             param, ("-field-office", "-sector"))
         found = index.get(key)
+        port = catalog.port_named(key)
         if found is None:
             matches = [index[key + s] for s in suffixes if key + s in index]
             if len(matches) > 1:
@@ -294,6 +312,8 @@ def _resolve_areas(param: str, tokens: list[str], catalog: Catalog) -> tuple[tup
                     param, token,
                     f"{token!r} is ambiguous: it names {' and '.join(options)}", options)
             found = matches[0] if matches else None
+        if found is None and port is not None:
+            raise _port_is_not_an_area(param, token, port, catalog)
         if found is None:
             pool = [a for a in catalog.areas if param != "sector" or a.kind == "sector"]
             raise InvalidParameter(param, token, f"unknown area of responsibility {token!r}",
@@ -302,9 +322,34 @@ def _resolve_areas(param: str, tokens: list[str], catalog: Catalog) -> tuple[tup
         if param == "sector" and area.kind != "sector":
             raise InvalidParameter(param, token, f"{area.name} is not a Border Patrol sector",
                                    [a.slug for a in catalog.areas if a.kind == "sector"])
+        if port is not None and index.get(key) is None:
+            office = catalog.area_by_id.get(port.field_office_id)
+            within = f"in the {office.name}" if office else "in no field office the data name"
+            notes.append(f"{port.name} is also a port of entry ({within}); {param}={token} is "
+                         f"read as {area.name}: CBP publishes no figure per port.")
         ids.append(found)
     ids = list(dict.fromkeys(ids))
     return tuple(ids), [catalog.area_by_id[i].slug for i in ids]
+
+
+def _port_is_not_an_area(param: str, token: str, port: PortInfo,
+                         catalog: Catalog) -> InvalidParameter:
+    """A port of entry's name: CBP counts ports under their field office, never per port."""
+    office = catalog.area_by_id.get(port.field_office_id)
+    pool = [a for a in catalog.areas if param != "sector" or a.kind == "sector"]
+    where = f"in the {office.name}" if office else "in no field office the data name"
+    error = InvalidParameter(
+        param, token, f"{port.name} is a port of entry {where}: CBP publishes these figures per "
+        "field office (ports of entry) and Border Patrol sector, not per port"
+        + (f"; ask for {param}={office.slug} for the whole field office"
+           if office and param != "sector" else ""),
+        [a.slug for a in pool])
+    error.details.pop("did_you_mean", None)
+    if office and param != "sector":
+        error.details["did_you_mean"] = office.slug
+    error.details["port_of_entry"] = {"name": port.name, "slug": port.slug,
+                                      "field_office": office.slug if office else None}
+    return error
 
 
 def _resolve_states(dataset: Dataset, param: str, tokens: list[str],
@@ -365,10 +410,13 @@ def parse_month(param: str, value: str) -> dt.date:
 def _parse_year_list(param: str, value: str) -> tuple[int, ...]:
     years = []
     for token in split_list(value):
-        if not _YEAR.match(token) or not YEAR_RANGE[0] <= int(token) <= YEAR_RANGE[1]:
+        # FY2021, as CBP writes a fiscal year, is the fiscal year 2021.
+        digits = token[2:].strip() if param == "fiscal_year" and token[:2].upper() == "FY" else token
+        if not _YEAR.match(digits) or not YEAR_RANGE[0] <= int(digits) <= YEAR_RANGE[1]:
+            written = " (FY2021 is accepted too)" if param == "fiscal_year" else ""
             raise InvalidParameter(param, token, f"{param} must be a 4-digit year from {YEAR_RANGE[0]} to "
-                                   f"{YEAR_RANGE[1]} (or a comma list)")
-        years.append(int(token))
+                                   f"{YEAR_RANGE[1]}{written} (or a comma list)")
+        years.append(int(digits))
     if not years:
         raise InvalidParameter(param, value, f"{param} is empty")
     return tuple(sorted(set(years)))
@@ -428,9 +476,12 @@ def _parse_group_by(dataset: Dataset, value: str | None) -> tuple[tuple[str, ...
         name = token.lower()
         if name in dataset.grains:
             if grain is not None and grain != name:
-                raise InvalidParameter("group_by", token,
-                                       f"group_by takes one time grain; got {grain} and {name}",
-                                       list(dataset.grains))
+                error = InvalidParameter(
+                    "group_by", token, f"group_by takes one time grain, and {grain} and {name} "
+                    "are both grains: keep one (the other dimensions may stay)",
+                    list(dataset.grains))
+                error.details.pop("did_you_mean", None)
+                raise error
             grain = name
             continue
         dim = dataset.dimension(name)

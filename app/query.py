@@ -70,8 +70,18 @@ def _implied_components(spec: QuerySpec, catalog: Catalog) -> set[str] | None:
     return None
 
 
+def wanted_values(spec: QuerySpec) -> dict[str, tuple]:
+    """The filter values a family must carry to answer `spec` (stored columns only: a seizure's
+    state stands for its areas and is checked through them)."""
+    if spec.dataset.time != "month":
+        return {}
+    derived = {"state"} if spec.dataset.name == "seizures" else set()
+    return {dim: values for dim, values in spec.filters.items() if dim not in derived}
+
+
 def choose_source(spec: QuerySpec, catalog: Catalog) -> Source:
-    """The release family that has every requested dimension and covers the requested scope."""
+    """The release family that has every requested dimension, covers the requested scope and
+    carries every requested value; among those, the one carrying them in every requested month."""
     dataset = spec.dataset
     loaded = catalog.sources_loaded()
     if len(dataset.sources) == 1:
@@ -96,15 +106,57 @@ def choose_source(spec: QuerySpec, catalog: Catalog) -> Source:
             + " together; see 'combinable' for the dimensions each release has",
             requested=requested, reasons=reasons, combinable=_combinable(candidates),
         )
-    if spec.period.is_bounded():
-        for source in fitting:
-            covered = catalog.current.get(source.key, {})
-            if all(m in covered for m in _requested_months(spec, catalog, source)):
+    wanted = wanted_values(spec)
+    carrying = [s for s in fitting if not _values_missing(catalog, s, wanted)]
+    if not carrying:
+        raise _never_answerable(spec, catalog, fitting, candidates, wanted)
+    months = requested_months(spec, catalog, carrying[0])
+    if spec.period.is_bounded() and months:
+        for source in carrying:
+            held = set(catalog.months_carrying(source.key, wanted))
+            if all(m in held for m in months):
                 return source
-        for source in fitting:
-            if any(spec.period.contains(m) for m in catalog.current.get(source.key, {})):
+        for source in carrying:
+            held = set(catalog.months_carrying(source.key, wanted))
+            if any(m in held for m in months):
                 return source
-    return fitting[0]
+    return carrying[0]
+
+
+def _values_missing(catalog: Catalog, source: Source, wanted: dict[str, tuple]) -> dict[str, list]:
+    """Requested values the family never carries (dimension -> values)."""
+    missing = {}
+    for dim, values in wanted.items():
+        absent = [v for v in values if v not in catalog.carried(source.key, dim)]
+        if absent:
+            missing[dim] = absent
+    return missing
+
+
+def _never_answerable(spec: QuerySpec, catalog: Catalog, fitting: list[Source],
+                      candidates: list[Source], wanted: dict[str, tuple]) -> UnsupportedCombination:
+    """A 422 saying which requested value no fitting family carries, and who has it."""
+    missing = _values_missing(catalog, fitting[0], wanted)
+    dim, values = next(iter(missing.items()))
+    shown = describe_value(spec, catalog, dim, values[0])
+    holders = [s.key for s in candidates if values[0] in catalog.carried(s.key, dim)]
+    requested = sorted(set(spec.filters) | set(spec.group_by))
+    where = (f"; only {', '.join(holders)} publishes it, and it does not carry "
+             f"{', '.join(requested)} together" if holders else "")
+    return UnsupportedCombination(
+        f"{dim.replace('_', ' ')} {shown!r} is not published by any loaded release family that "
+        f"can answer this request{where}",
+        parameter=spec.via.get(dim, dim), value=shown, requested=requested,
+        carried_by=holders, combinable=_combinable(candidates))
+
+
+def describe_value(spec: QuerySpec, catalog: Catalog, dim: str, value: Any) -> str:
+    """A canonical filter value as users read it (areas and drugs by slug)."""
+    if dim == "area":
+        return catalog.area_by_id[value].slug
+    if dim == "drug":
+        return catalog.drug_by_id[value].slug
+    return str(value)
 
 
 def _combinable(sources: list[Source]) -> dict[str, dict[str, Any]]:
@@ -119,17 +171,21 @@ def _combinable(sources: list[Source]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _requested_months(spec: QuerySpec, catalog: Catalog, source: Source) -> list[dt.date]:
-    """Every month the period filter asks for: whole fiscal / calendar years and listed months,
-    and for an open-ended from/to range, up to the span any release covers."""
+def requested_months(spec: QuerySpec, catalog: Catalog, source: Source) -> list[dt.date]:
+    """Every month the period filter asks for: whole fiscal / calendar years and listed months;
+    an open end of a from/to range stops at the span the dataset's releases cover, and no period
+    at all asks for every month the answering family covers."""
     first, last = spec.period.bounds()
-    if first is None or last is None:
-        known = sorted({m for key, months in catalog.current.items() if key != "overdose_deaths"
-                        for m in months})
-        if not known:
-            return []
-        first = first or known[0]
-        last = last or known[-1]
+    if first is None and last is None and not spec.period.months:
+        known = catalog.coverage(source.key)
+    elif first is None or last is None:
+        known = sorted({m for s in spec.dataset.sources for m in catalog.current.get(s.key, {})})
+    else:
+        known = [first, last]
+    if not known:
+        return []
+    first = first or known[0]
+    last = last or known[-1]
     return [m for m in periods.span(first, last) if spec.period.contains(m)]
 
 
@@ -184,6 +240,8 @@ def plan(spec: QuerySpec, catalog: Catalog, *, use_rollups: bool = True) -> Plan
     columns.append(func.count().label("_facts"))
     if dataset.time == "year":
         columns.append(func.count(fact.c.year.distinct()).label("_years"))
+        columns.append(func.min(fact.c.year).label("_first"))
+        columns.append(func.max(fact.c.year).label("_last"))
     columns.append(func.count().over().label("_total"))
 
     statement = select(*columns).select_from(fact)
@@ -312,6 +370,22 @@ def _where(spec: QuerySpec, source: Source, catalog: Catalog, fact) -> list:
 
 # --- running ------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Summed:
+    """The months (or years) whose figures an answer adds up."""
+
+    first: dt.date
+    last: dt.date
+    count: int
+    grain: str  # "month" or "year"
+
+    def document(self) -> dict[str, Any]:
+        if self.grain == "year":
+            return {"first_year": self.first.year, "last_year": self.last.year, "years": self.count}
+        return {"first_month": f"{self.first:%Y-%m}", "last_month": f"{self.last:%Y-%m}",
+                "months": self.count}
+
+
 @dataclass
 class QueryResult:
     """Figures and everything needed to describe them."""
@@ -323,7 +397,9 @@ class QueryResult:
     total_rows: int
     releases: list[ReleaseInfo]
     coverage: tuple[dt.date, dt.date] | None
-    complete: bool | None
+    complete: bool
+    summed: Summed | None = None
+    months: tuple[dt.date, ...] = ()  # monthly data: every month the figures add up
     caveats: list[str] = field(default_factory=list)
 
 
@@ -342,18 +418,27 @@ async def run(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> Query
 
 def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:
     spec = the_plan.spec
+    monthly = spec.dataset.time == "month"
     coverage_months = catalog.current.get(the_plan.revision_key, {})
     covered = sorted(coverage_months)
+    # Months the family answers for and whose release carries every requested value: the
+    # figures of other months are not published (no data), not zero.
+    carrying = (catalog.months_carrying(the_plan.revision_key, wanted_values(spec)) if monthly
+                else covered)
     # Months both in the data and in the request: a row's period is complete when it has them all.
-    usable = frozenset(m for m in covered if _in_request(spec, m))
+    usable = frozenset(m for m in carrying if _in_request(spec, m))
     release_ids: set[int] = set()
     rows: list[dict[str, Any]] = []
     total = 0
-    per_row_releases = spec.dataset.time == "year"
+    per_row_releases = not monthly
+    first_year = last_year = None
     for raw in raw_rows:
         total = raw["_total"]
         if per_row_releases and raw["_releases"]:
             release_ids.update(int(x) for x in str(raw["_releases"]).split(","))
+        if not monthly and raw["_facts"]:
+            first_year = min(first_year or raw["_first"], raw["_first"])
+            last_year = max(last_year or raw["_last"], raw["_last"])
         row: dict[str, Any] = {}
         for name in the_plan.key_columns:
             row[name] = _format_key(name, raw[name])
@@ -361,27 +446,39 @@ def shape(the_plan: Plan, raw_rows, catalog: Catalog) -> QueryResult:
                 row["category_name"] = raw[name]
                 row[name] = category_slug(raw[name])
         for name in the_plan.measure_columns:
-            row[name] = _format_measure(name, raw[name])
+            # No published row is no data (null), never a zero: only a published zero is 0.
+            row[name] = _format_measure(name, raw[name]) if raw["_facts"] else None
         if spec.grain:
             row["period_complete"] = usable.issuperset(periods.grain_months(spec.grain, raw[spec.grain]))
-        if not spec.keys and raw["_facts"] == 0:
-            # No fact matched. Monthly files leave out empty cells, so zero where the data cover
-            # the period; annual death tables publish every cell they have, so unknown.
-            known = bool(usable) and spec.dataset.time == "month"
-            for name in the_plan.measure_columns:
-                row[name] = 0 if known and name != "rate" else None
         rows.append(row)
-    if spec.dataset.time == "month" and rows:
-        release_ids.update(r for m, r in coverage_months.items() if _in_request(spec, m))
+    has_data = any(raw["_facts"] for raw in raw_rows)
+    if monthly and has_data:
+        release_ids.update(coverage_months[m] for m in usable)
     columns = _output_columns(the_plan)
-    complete = (_deaths_complete(spec, raw_rows) if spec.dataset.time == "year"
-                else _request_complete(spec, coverage_months, catalog, the_plan.source))
+    if monthly:
+        complete = _request_complete(spec, usable, catalog, the_plan.source)
+        summed_months = sorted(usable) if has_data else []
+        summed = (Summed(summed_months[0], summed_months[-1], len(summed_months), "month")
+                  if summed_months else None)
+    else:
+        complete = _deaths_complete(spec, raw_rows, covered)
+        summed_months = []
+        summed = _years_summed(spec, covered, first_year, last_year)
     return QueryResult(
         spec=spec, source=the_plan.source, columns=columns, rows=rows, total_rows=total,
         releases=[catalog.release_by_id[i] for i in sorted(release_ids) if i in catalog.release_by_id],
         coverage=(covered[0], covered[-1]) if covered else None, complete=complete,
-        caveats=_caveats(spec, the_plan.source, rows, complete, covered),
+        summed=summed, months=tuple(summed_months),
+        caveats=_caveats(spec, the_plan.source, rows, complete, covered, catalog, summed),
     )
+
+
+def _years_summed(spec: QuerySpec, covered: list[dt.date], first: int | None,
+                  last: int | None) -> Summed | None:
+    if first is None or last is None:
+        return None
+    years = [m for m in covered if first <= m.year <= last and _in_request(spec, m)]
+    return Summed(dt.date(first, 1, 1), dt.date(last, 1, 1), len(years), "year") if years else None
 
 
 def _output_columns(the_plan: Plan) -> list[str]:
@@ -431,17 +528,15 @@ def _in_request(spec: QuerySpec, month: dt.date) -> bool:
     return spec.period.contains(month)
 
 
-def _request_complete(spec: QuerySpec, coverage: dict[dt.date, int], catalog: Catalog,
-                      source: Source) -> bool | None:
-    if spec.dataset.time == "year":
-        return None  # decided from the rows themselves: see _deaths_complete
-    if not spec.period.is_bounded():
-        return None
-    months = _requested_months(spec, catalog, source)
-    return bool(months) and all(m in coverage for m in months)
+def _request_complete(spec: QuerySpec, usable: frozenset[dt.date], catalog: Catalog,
+                      source: Source) -> bool:
+    """Every requested month is covered by the family and carries every requested value."""
+    months = requested_months(spec, catalog, source)
+    return bool(months) and all(m in usable for m in months)
 
 
-def _requested_years(spec: QuerySpec) -> set[int] | None:
+def _requested_years(spec: QuerySpec, covered: list[dt.date]) -> set[int]:
+    """The years asked for; no year filter asks for every year the data cover."""
     if spec.years:
         years = set(spec.years)
         if spec.year_from is not None:
@@ -449,18 +544,19 @@ def _requested_years(spec: QuerySpec) -> set[int] | None:
         if spec.year_to is not None:
             years = {y for y in years if y <= spec.year_to}
         return years
-    if spec.year_from is not None and spec.year_to is not None:
-        return set(range(spec.year_from, spec.year_to + 1))
-    return None
+    known = [m.year for m in covered]
+    if not known:
+        return set()
+    low = spec.year_from if spec.year_from is not None else known[0]
+    high = spec.year_to if spec.year_to is not None else known[-1]
+    return set(range(low, high + 1))
 
 
-def _deaths_complete(spec: QuerySpec, raw_rows) -> bool | None:
+def _deaths_complete(spec: QuerySpec, raw_rows, covered: list[dt.date]) -> bool:
     """Every requested year has a published figure in every row (a death cell is either
     published or not: the files leave nothing out for being zero)."""
-    years = _requested_years(spec)
-    if years is None:
-        return None
-    if not raw_rows or any(r["_facts"] == 0 for r in raw_rows):
+    years = _requested_years(spec, covered)
+    if not years or not raw_rows or any(r["_facts"] == 0 for r in raw_rows):
         return False
     if spec.grain == "year":
         others = list(spec.group_by)
@@ -471,24 +567,33 @@ def _deaths_complete(spec: QuerySpec, raw_rows) -> bool | None:
     return all(r["_years"] == len(years) for r in raw_rows)
 
 
-def _caveats(spec: QuerySpec, source: Source, rows: list[dict[str, Any]], complete: bool | None,
-             covered: list[dt.date]) -> list[str]:
-    notes = []
+def _caveats(spec: QuerySpec, source: Source, rows: list[dict[str, Any]], complete: bool,
+             covered: list[dt.date], catalog: Catalog, summed: Summed | None) -> list[str]:
+    notes = list(spec.notes)
+    monthly = spec.dataset.time == "month"
     if source.caveat:
         notes.append(source.caveat)
-    if covered and spec.dataset.time == "month" and covered[-1].month != 9:
+    if monthly:
+        notes.extend(_carrying_notes(spec, source, catalog))
+    if monthly and not spec.period.is_bounded() and summed is not None:
+        notes.append(f"No period was given: the figures add up {summed.first:%Y-%m}.."
+                     f"{summed.last:%Y-%m} ({summed.count} months), every month {source.key} "
+                     "covers.")
+    if covered and monthly and covered[-1].month != 9:
         last = covered[-1]
-        partial_fy = last.year + 1 if last.month >= 10 else last.year
-        partial_months = [m for m in covered if (m.year + 1 if m.month >= 10 else m.year) == partial_fy]
+        partial_fy = periods.fiscal_year_of(last)
+        partial_months = [m for m in covered if periods.fiscal_year_of(m) == partial_fy]
         if not spec.period.is_bounded() or any(spec.period.contains(m) for m in partial_months):
-            notes.append(f"FY{partial_fy} is partial in {source.key}: data run through {last:%Y-%m}.")
-    if not spec.keys and rows and all(rows[0].get(m) is None for m in ("deaths", "quantity_lbs",
-                                                                        "encounter_count")):
+            notes.append(f"FY{partial_fy} is partial in {source.key}: data run through {last:%Y-%m} "
+                         f"({len(partial_months)} of its 12 months).")
+    if rows and all(all(r.get(m.name) is None for m in spec.dataset.measures) for r in rows):
         notes.append("No published figure matches this selection: the releases hold none for "
-                     "it (see /datasets for what each covers).")
+                     "it, so the figures are null (no data), not zero (see /datasets for what each "
+                     "release family covers).")
     if complete is False:
-        notes.append("The data do not cover every requested month; figures are for the months "
-                     "that are covered.")
+        unit = "month" if monthly else "year"
+        notes.append(f"The data do not cover every requested {unit}; figures are for the {unit}s "
+                     "that are covered (see meta.period).")
     if spec.grain and any(r.get("period_complete") is False for r in rows):
         notes.append("Rows with period_complete=false cover only part of their period.")
     if spec.dataset.name == "seizures" and ("state" in spec.filters or "state" in spec.group_by):
@@ -498,3 +603,38 @@ def _caveats(spec: QuerySpec, source: Source, rows: list[dict[str, Any]], comple
     if spec.dataset.name == "overdose_deaths" and "category" in spec.group_by:
         notes.append("Drug categories overlap: a death involving several drugs counts in each.")
     return notes
+
+
+def _carrying_notes(spec: QuerySpec, source: Source, catalog: Catalog) -> list[str]:
+    """For each requested value that keeps the answer from covering every requested month and is
+    published by some families only (or dropped by some releases): who publishes it, when."""
+    notes = []
+    requested = requested_months(spec, catalog, source)
+    covered = catalog.current.get(source.key, {})
+    loaded = [f for f in spec.dataset.sources if f.key in catalog.sources_loaded()]
+    for dim, values in wanted_values(spec).items():
+        for value in values:
+            held = set(catalog.months_carrying(source.key, {dim: (value,)}))
+            missing = [m for m in requested if m not in held]
+            specific = any(dim in f.dimensions and value not in catalog.carried(f.key, dim)
+                           for f in loaded)
+            dropped = any(m in covered for m in missing)
+            if not missing or not (specific or dropped):
+                continue
+            holders = [f"{f.key}, which covers {_spans(months)}" for f in loaded
+                       if (months := catalog.months_carrying(f.key, {dim: (value,)}))]
+            what = f"{dim.replace('_', ' ')} {describe_value(spec, catalog, dim, value)!r}"
+            notes.append(f"{what} is published only in {'; and '.join(holders)}." if holders
+                         else f"{what} is published by no loaded release family.")
+    return notes
+
+
+def _spans(months: list[dt.date]) -> str:
+    """Consecutive months as ranges: 2019-10..2023-09, 2024-01..2024-03."""
+    runs: list[list[dt.date]] = []
+    for month in months:
+        if runs and periods.next_month(runs[-1][-1]) == month:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return ", ".join(f"{r[0]:%Y-%m}..{r[-1]:%Y-%m}" for r in runs)

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.catalog import Catalog
+from app.catalog import Catalog, PortInfo
 from app.datasets import DATASETS, GRAIN_DESCRIPTIONS
 from app.errors import InvalidParameter
+from app.ingest.normalize import slugify
 from app.models import SeizureEvent
 from app.params import category_slug, parse_query, split_list
 from app.render import release_summary
@@ -32,6 +33,7 @@ def areas(catalog: Catalog, filters: dict[str, Any]) -> list[dict[str, Any]]:
             "slug": area.slug, "name": area.name, "kind": area.kind, "component": area.component,
             "region": area.region, "states": list(area.states), "state_basis": area.state_basis,
             "abbreviation": area.abbreviation, "aliases": list(area.aliases), "note": area.note,
+            "ports_of_entry": [p.name for p in catalog.ports_of(area.id)],
         })
     return rows
 
@@ -83,6 +85,8 @@ def datasets(catalog: Catalog) -> list[dict[str, Any]]:
                 "loaded": bool(months),
                 "coverage": {"first_month": f"{months[0]:%Y-%m}", "last_month": f"{months[-1]:%Y-%m}",
                              "months": len(months)} if months else None,
+                "values": _family_values(catalog, source.key, sorted(source.dimensions)),
+                "catch_all": _catch_all(catalog, source.key),
             })
         entry: dict[str, Any] = {
             "name": dataset.name, "path": dataset.path, "title": dataset.title,
@@ -98,6 +102,37 @@ def datasets(catalog: Catalog) -> list[dict[str, Any]]:
             entry["coverage"] = ({"first_year": years[0].year, "last_year": years[-1].year}
                                  if years else None)
         out.append(entry)
+    return out
+
+
+def _family_values(catalog: Catalog, family: str, dimensions: list[str]) -> dict[str, list]:
+    """The values each dimension takes in a family's current releases (what it can answer)."""
+    out = {}
+    for dim in dimensions:
+        values = catalog.carried(family, dim)
+        if dim == "area":
+            out[dim] = sorted(catalog.area_by_id[v].slug for v in values if v in catalog.area_by_id)
+        elif dim == "drug":
+            out[dim] = sorted(catalog.drug_by_id[v].slug for v in values if v in catalog.drug_by_id)
+        elif values:
+            out[dim] = sorted(values)
+    return out
+
+
+def _catch_all(catalog: Catalog, family: str) -> list[dict[str, Any]]:
+    """A family's catch-all buckets ("OTHER (family)"): what each stands for, from its values."""
+    out = []
+    for dim in ("citizenship",):
+        values = sorted(catalog.carried(family, dim))
+        buckets = [v for v in values if v.endswith(f"({family})")]
+        listed = [v for v in values if v not in buckets]
+        for bucket in buckets:
+            out.append({
+                "dimension": dim, "value": bucket, "slug": slugify(bucket),
+                "definition": f"every {dim} other than the {len(listed)} that {family} lists "
+                              f"separately ({', '.join(listed)}); not comparable with another "
+                              "family's catch-all, which leaves out other values",
+            })
     return out
 
 
@@ -124,7 +159,7 @@ def event_filters(catalog: Catalog, raw: dict[str, str]) -> dict[str, Any]:
         spec = parse_query("seizures", wanted, catalog)
         out.update(spec.filters)
     if "port" in raw:
-        out["port"] = [p.lower() for p in split_list(raw["port"])]
+        out["port"] = [_port(catalog, token).name for token in split_list(raw["port"])]
     for name in ("from", "to"):
         if name in raw:
             try:
@@ -134,6 +169,16 @@ def event_filters(catalog: Catalog, raw: dict[str, str]) -> dict[str, Any]:
     if "from" in out and "to" in out and out["from"] > out["to"]:
         raise InvalidParameter("from", raw["from"], "from is after to")
     return out
+
+
+def _port(catalog: Catalog, token: str) -> PortInfo:
+    """A port of entry by name, crossing or slug (seed/ports.json), or a 422 listing them."""
+    port = catalog.port_named(slugify(token))
+    if port is None:
+        names = [p.slug for p in catalog.ports]
+        raise InvalidParameter("port", token, f"unknown port of entry {token!r} (see the "
+                               "ports_of_entry of each field office in /areas)", names)
+    return port
 
 
 async def seizure_events(conn: AsyncConnection, catalog: Catalog,
@@ -150,7 +195,7 @@ async def seizure_events(conn: AsyncConnection, catalog: Catalog,
         query = query.where(table.c.event_date <= filters["to"])
     rows = []
     for event in (await conn.execute(query)).mappings():
-        if "port" in filters and not any(p in event["port_of_entry"].lower() for p in filters["port"]):
+        if "port" in filters and event["port_of_entry"] not in filters["port"]:
             continue
         area = catalog.area_by_id.get(event["area_id"])
         drug = catalog.drug_by_id.get(event["drug_id"])

@@ -81,6 +81,8 @@ def build_meta(result: QueryResult, *, data_version: int, next_url: str | None) 
             meta["coverage"] = {"first_month": f"{first:%Y-%m}", "last_month": f"{last:%Y-%m}"}
     else:
         meta["coverage"] = None
+    # The months (years) the figures actually add up: the request's, as far as the data go.
+    meta["period"] = result.summed.document() if result.summed else None
     meta["complete"] = result.complete
     meta["releases"] = [release_summary(r) for r in result.releases]
     meta["caveats"] = result.caveats
@@ -145,6 +147,8 @@ def _csv_value(value: Any) -> Any:
         return repr(value) if value != int(value) else f"{value:.1f}"
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return " | ".join(f"{k}: {_csv_value(v)}" for k, v in value.items())
     return value
 
 

@@ -46,7 +46,7 @@ def current_rows(data_dir: Path, pattern: str,
     return [(month_of(r), r) for f in files for r in _read(f) if newest[month_of(r)] == f]
 
 
-def _cbp_month(year_column: str) -> Callable[[dict[str, str]], dt.date]:
+def cbp_month(year_column: str) -> Callable[[dict[str, str]], dt.date]:
     def month_of(row: dict[str, str]) -> dt.date:
         return fiscal_month(int(row[year_column][:4]), CBP_MONTHS.index(row["Month (abbv)"].upper()))
     return month_of
@@ -58,7 +58,7 @@ def seizure_lbs(data_dir: Path, *, months: Iterable[dt.date], drug: str = "Fenta
     """Sum a seizure column (pounds by default) over rows matching every given condition."""
     wanted, names = set(months), {a.upper() for a in areas} if areas else None
     total = 0.0
-    for month, row in current_rows(data_dir, "cbp-drug-seizures-*.csv", _cbp_month("FY")):
+    for month, row in current_rows(data_dir, "cbp-drug-seizures-*.csv", cbp_month("FY")):
         if (month in wanted and row["Drug Type"] == drug
                 and (region is None or row["Region"] == region)
                 and (component is None or row["Component"] == component)
@@ -72,7 +72,7 @@ def southwest_encounters(data_dir: Path, *, months: Iterable[dt.date],
     """CBP Southwest land border encounters (the sbo-encounters files)."""
     wanted = set(months)
     return int(sum(float(row["Encounter Count"]) for month, row in
-                   current_rows(data_dir, "cbp-sw-encounters-*.csv", _cbp_month("Fiscal Year"))
+                   current_rows(data_dir, "cbp-sw-encounters-*.csv", cbp_month("Fiscal Year"))
                    if month in wanted and (component is None or row["Component"] == component)))
 
 
@@ -83,7 +83,7 @@ def state_encounters(data_dir: Path, *, months: Iterable[dt.date],
     wanted, codes = set(months), set(states) if states else None
     return int(sum(float(row["Encounter Count"]) for month, row in
                    current_rows(data_dir, "cbp-encounters-by-state-*.csv",
-                                _cbp_month("Fiscal Year"))
+                                cbp_month("Fiscal Year"))
                    if month in wanted and row["Land Border Region"] == region
                    and (codes is None or row["State"] in codes)))
 

@@ -14,6 +14,8 @@ from api_helpers import api_client
 from fastapi.testclient import TestClient
 from official_csv import (
     OCT_2021_TO_APR_2022,
+    cbp_month,
+    current_rows,
     fiscal_year_months,
     ohss_sector_encounters,
     seizure_lbs,
@@ -96,15 +98,37 @@ def test_event_counts_can_be_shared(client: TestClient, data_dir: Path) -> None:
     assert body["data"][0]["numerator"] == int(expected)
 
 
-def test_zero_base_gives_a_null_share_with_an_explanation(client: TestClient,
-                                                          data_dir: Path) -> None:
-    assert seizure_lbs(data_dir, months=FY2021, drug="Khat (Catha Edulis)", region=SW,
-                       component=USBP) == 0
-    body = get_ok(client, "/comparisons/seizure-share?drug=khat&fiscal_year=2021"
-                          "&part_area=tucson-sector&base=southwest-usbp")
-    assert body["data"][0]["denominator"] == 0
+def _published_zero_cell(data_dir: Path) -> tuple[str, str, str]:
+    """(drug, month, area) of a group of current seizure rows that exist and add up to 0 lbs."""
+    sums: dict[tuple[str, str, str], float] = {}
+    for month, row in current_rows(data_dir, "cbp-drug-seizures-*.csv", cbp_month("FY")):
+        if row["Component"] == USBP:
+            key = (row["Drug Type"], f"{month:%Y-%m}", row["Area of Responsibility"])
+            sums[key] = sums.get(key, 0.0) + float(row["Sum Qty (lbs)"])
+    return min(key for key, lbs in sums.items() if lbs == 0)
+
+
+def test_published_zero_base_gives_a_null_share_with_an_explanation(client: TestClient,
+                                                                    data_dir: Path) -> None:
+    drug, month, area = _published_zero_cell(data_dir)
+    body = get_ok(client, f"/comparisons/seizure-share?drug={drug}&month={month}"
+                          f"&base_area={area}&part_component=usbp")
+    assert body["data"][0]["numerator"] == 0 and body["data"][0]["denominator"] == 0
     assert body["data"][0]["share"] is None and body["meta"]["share"] is None
     assert "zero" in body["meta"]["share_note"]
+
+
+def test_a_base_without_published_rows_is_null_not_zero(client: TestClient,
+                                                        data_dir: Path) -> None:
+    rows = [row for month, row in current_rows(data_dir, "cbp-drug-seizures-*.csv", cbp_month("FY"))
+            if month in FY2021 and row["Drug Type"] == "Khat (Catha Edulis)"
+            and row["Region"] == SW and row["Component"] == USBP]
+    assert rows == []
+    body = get_ok(client, "/comparisons/seizure-share?drug=khat&fiscal_year=2021"
+                          "&part_area=tucson-sector&base=southwest-usbp")
+    assert body["data"][0]["numerator"] is None and body["data"][0]["denominator"] is None
+    assert body["data"][0]["share"] is None and body["meta"]["share"] is None
+    assert "no data" in body["meta"]["share_note"]
 
 
 def test_period_without_data_gives_null_shares(client: TestClient) -> None:

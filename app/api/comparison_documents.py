@@ -18,8 +18,8 @@ GROUP_COLUMNS = ["group", "seizures", "seizures_southwest", "seizure_share", "en
                  "encounter_share_request", "note"]
 SPLIT_COLUMNS = ["component", "name", "numerator", "denominator", "share", "request"]
 CHANGE_COLUMNS = ["dataset", "measure", "before_period", "after_period", "before_value",
-                  "after_value", "absolute_change", "percent_change", "before_request",
-                  "after_request", "note"]
+                  "after_value", "absolute_change", "percent_change", "like_for_like",
+                  "months_compared", "before_request", "after_request", "note"]
 RATIO_RULE = ("ratio = share of Southwest seizures / share of Southwest encounters, both in the "
               "same period: above 1 the group's seizures outweigh its encounters, below 1 the "
               "reverse.")
@@ -112,13 +112,16 @@ def change_document(change: Change, *, dataset: str, measure: str, filters: dict
     row = {"dataset": dataset, "measure": measure, "before_period": change.before_period,
            "after_period": change.after_period, "before_value": change.before.value,
            "after_value": change.after.value, "absolute_change": change.absolute_change,
-           "percent_change": change.percent_change, "before_request": change.before.request,
+           "percent_change": change.percent_change, "like_for_like": change.like_for_like,
+           "months_compared": change.months_compared,
+           "before_request": change.before.request,
            "after_request": change.after.request, "note": change.note}
     meta = {"comparison": "change", "dataset": dataset, "measure": measure,
             "unit": _unit(dataset, measure), "filters": filters,
             "before": change.before.document(), "after": change.after.document(),
             "rule": CHANGE_RULE, **_provenance([change.before, change.after], catalog)}
     return [row], meta
+
 
 
 def _member(member: Any) -> dict[str, Any]:

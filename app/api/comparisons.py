@@ -124,6 +124,11 @@ ChangeParams = create_model(
                        "`2021-10..2022-04` (months, inclusive), `2019..2021` (years).",
                        examples=["2020"])),
     after=(str, Field(description="The later period, written the same way.", examples=["2021"])),
+    like_for_like=(bool, Field(True, description="When either period is only partly in the data "
+                               "(the running fiscal year), compare the same months of each "
+                               "period (e.g. October-December of FY2025 and of FY2026); the "
+                               "row's `months_compared` lists them. `false`: the raw totals, "
+                               "with a warning in the row's `note`.")),
     **_CHANGE_FILTERS,
 )
 
@@ -223,11 +228,14 @@ async def change(request: Request, params: Annotated[ChangeParams, Query()]) -> 
         dataset = raw["dataset"]
         measure = raw.get("measure") or DATASETS[dataset].measure_names[0]
         filters = {k: v for k, v in raw.items()
-                   if k not in ("format", "bom", "dataset", "measure", "before", "after")}
+                   if k not in ("format", "bom", "dataset", "measure", "before", "after",
+                                "like_for_like")}
+        like_for_like = raw.get("like_for_like", "true").lower() not in ("false", "0", "no", "off")
         async with request.app.state.engine.connect() as conn:
             result = await compare.change(conn=conn, catalog=catalog, dataset=dataset,
                                           measure=measure, filters=filters,
-                                          before=raw["before"], after=raw["after"])
+                                          before=raw["before"], after=raw["after"],
+                                          like_for_like=like_for_like)
         rows, meta = documents.change_document(result, dataset=dataset, measure=measure,
                                                filters=filters, catalog=catalog)
         return Document(rows, meta, documents.CHANGE_COLUMNS)

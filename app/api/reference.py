@@ -67,12 +67,14 @@ async def get_drugs(request: Request, params: Annotated[NoParams, Query()]) -> R
 async def get_areas(request: Request, params: Annotated[AreaParams, Query()]) -> Response:
     """Field offices (ports of entry) and Border Patrol sectors with their component, region
     and states. `state_basis` says whether `states` is the area's whole coverage or only the
-    state of its headquarters."""
+    state of its headquarters; `ports_of_entry` lists the land ports a Southwest field office
+    counts (CBP publishes figures per field office, not per port). The region is the data's own
+    label where the data name the area."""
 
     async def build(catalog: Catalog, raw: dict[str, str]):
         rows = reference_queries.areas(catalog, _area_filters(catalog, raw))
         columns = ["slug", "name", "kind", "component", "region", "states", "state_basis",
-                   "abbreviation", "aliases", "note"]
+                   "abbreviation", "aliases", "ports_of_entry", "note"]
         shown = {k: v for k, v in raw.items() if k in {"state", "kind", "component", "region"}}
         return Document(rows, {"row_count": len(rows), "filters": shown}, columns)
 
