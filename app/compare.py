@@ -175,14 +175,27 @@ async def shares(*, conn: AsyncConnection, catalog: Catalog, dataset: str, measu
         denominator_raw = {**denominator_raw, "source": source}
         numerator_raws = [{**raw, "source": source} for raw in numerator_raws]
         _check_base_on_source(ds, catalog, denominator_raw, source)
-    denominator = await _figure(conn, catalog, ds, measure, denominator_raw)
+    whole_base = await _figure(conn, catalog, ds, measure, denominator_raw)
     out = []
     for part, raw in zip(parts, numerator_raws, strict=True):
-        numerator = await _figure(conn, catalog, ds, measure, raw)
+        numerator, denominator = await _figure(conn, catalog, ds, measure, raw), whole_base
+        months_note = None
+        if numerator.months and set(numerator.months) != set(denominator.months):
+            # Like with like: a part published in fewer months is divided by the base of those
+            # months only.
+            both = sorted(set(numerator.months) & set(denominator.months))
+            months_note = (f"the part is published for {_span_text(numerator.months)} only: the "
+                           f"base is counted over the same {len(both)} month(s)")
+            raw = only_months(raw, both)
+            numerator = await _figure(conn, catalog, ds, measure, raw)
+            denominator = await _figure(conn, catalog, ds, measure,
+                                        only_months(denominator_raw, both))
         members: tuple[MemberShare, ...] = ()
         if breakdown and numerator.value is not None:
             members = await _members(conn, catalog, ds, measure, raw, part, denominator.value)
         quotient = ratio(numerator.value, denominator.value)
+        if months_note:
+            quotient = Ratio(quotient.value, "; ".join(n for n in (months_note, quotient.note) if n))
         request = (share_request(dataset=ds.name, measure=measure, common=common, base=base,
                                  part=part) if ds.name in SHARE_PATHS else None)
         out.append(Share(dataset=ds.name, measure=measure, part=dict(part), numerator=numerator,

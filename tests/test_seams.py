@@ -594,3 +594,33 @@ def test_an_areas_region_is_the_datas_own_label(client):
         assert area["region"] == expected, slug
     northern = {r["slug"] for r in h.get_json(client, "/areas", {"region": "northern"})["data"]}
     assert "livermore-sector" in northern
+
+
+def test_a_share_whose_part_is_published_in_fewer_months_divides_by_the_same_months(
+        database_factory, data_dir, tmp_path):
+    """A later release without cocaine rows: cocaine is not published for its month, so its share
+    of all drugs counts the base over the months cocaine is published in (like with like)."""
+    from app.ingest.load import ingest_paths
+
+    header = ("FY,Month (abbv),Component,Region,Land Filter,Area of Responsibility,Drug Type,"
+              "Count of Event,Sum Qty (lbs)")
+    later = tmp_path / "seizures-fy26-jan.csv"
+    later.write_text(header + "\n2026 (FYTD),JAN,Office of Field Operations,Southwest Border,"
+                     "Land Only,SAN DIEGO FIELD OFFICE,Fentanyl,7,120.5\n", encoding="utf-8")
+    url = database_factory.new()
+    engine = database_factory.engine(url)
+    ingest_paths(engine, [str(p) for p in sorted(data_dir.glob("cbp-drug-seizures-*.csv"))]
+                 + [str(later)])
+    rows, owner = h.seizures()
+    fy2026 = [m for m in h.fiscal_year_months(2026) if m in owner]
+    cocaine = sum(r["quantity_lbs"] for r in rows if r["month"] in fy2026 and r["drug"] == "cocaine")
+    everything = sum(r["quantity_lbs"] for r in rows if r["month"] in fy2026)
+    with h.api_client(url) as client:
+        body = h.get_json(client, "/comparisons/seizure-share", {
+            "fiscal_year": "2026", "part_drug": "cocaine"})
+        total = body["data"][0]
+        assert total["numerator"] == h.lbs(cocaine)
+        assert total["denominator"] == h.lbs(everything)
+        assert "same 3 month(s)" in body["meta"]["share_note"]
+        whole = h.get_json(client, "/seizures", {"fiscal_year": "2026"})["data"][0]
+        assert whole["quantity_lbs"] == h.lbs(everything + 120.5)
