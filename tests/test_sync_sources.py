@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sync_server import SHIPPED_MANIFEST
 
 from app.ingest.formats import FORMATS
 from app.ingest.sources import (
@@ -17,7 +18,6 @@ from app.ingest.sources import (
     newest_link,
     select_sources,
 )
-from tests.sync_server import SHIPPED_MANIFEST
 
 PAGE = "https://www.cbp.gov/document/stats/nationwide-drug-seizures"
 
@@ -31,7 +31,8 @@ def source(family: str):
 
 
 def html(*hrefs: str) -> str:
-    return "<html><body>" + "".join(f'<p><a class="x" href="{h}">file</a></p>' for h in hrefs) + "</body></html>"
+    links = "".join(f'<p><a class="x" href="{h}">file</a></p>' for h in hrefs)
+    return f"<html><body>{links}</body></html>"
 
 
 def test_shipped_manifest_is_the_default_and_lists_every_format_once():

@@ -111,7 +111,7 @@ def _version() -> str:
 
 def _loaded_checksums(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return dict(conn.execute(select(Release.sha256, Release.id)).tuples().all())
+        return {sha256: release_id for sha256, release_id in conn.execute(select(Release.sha256, Release.id))}
 
 
 @dataclass
