@@ -217,9 +217,12 @@ def test_changed_page_layout_fails_that_source_only(empty_engine, agency, tmp_pa
     report = run(empty_engine, agency, tmp_path, policy, ["cbp-seizures", "cbp-sw-encounters"])
     seizures = outcome(report, "cbp-seizures")
     assert seizures.failed and report.failed
-    assert seizures.line().startswith("cbp-seizures: error: no link matching '(?i)/sites/default/files/")
-    assert f"on {agency.url(SEIZURE_PAGE)} (3 links on the page); the page layout may have changed" \
-        in seizures.line()
+    assert seizures.line().startswith(f"cbp-seizures: error: no link on {agency.url(SEIZURE_PAGE)} "
+                                      f"matches (?i)/sites/default/files/")
+    assert "nationwide-drugs-fy(?P<first_fy>\\d{2})" in seizures.line()
+    assert seizures.line().endswith(" (3 links on the page); the page layout may have changed: "
+                                    f"correct page_url or link_pattern of 'cbp-seizures' in "
+                                    f"{tmp_path / 'sources.json'}")
     assert outcome(report, "cbp-sw-encounters").status == "new"
     assert releases(empty_engine) == {"sbo-encounters-fy19-fy22.csv": 1}
     saved = state(empty_engine, "cbp-seizures")

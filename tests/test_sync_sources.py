@@ -100,6 +100,13 @@ def test_ohss_workbook_month_is_the_calendar_month_of_its_fiscal_year():
     assert link.period_end == dt.date(2024, 11, 1)  # the fy25m11 workbook ends in November 2024
 
 
+def test_a_malformed_link_is_skipped():
+    page = html("http://[::1/sites/default/files/2026-02/nationwide-drugs-fy23-fy26-jan.csv",
+                "/sites/default/files/2026-01/nationwide-drugs-fy23-fy26-dec.csv")
+    assert newest_link(source("cbp-seizures"), page, PAGE).file_name == (
+        "nationwide-drugs-fy23-fy26-dec.csv")
+
+
 def test_a_page_without_a_matching_link_has_no_newest_link():
     page = html("/sites/default/files/2026-01/seizures-2026.csv", "/newsroom")
     assert newest_link(source("cbp-seizures"), page, PAGE) is None

@@ -170,6 +170,8 @@ def _get(client: httpx.Client, url: str, sink: _Sink, max_bytes: int,
         raise _Retry(f"connection broken ({exc})") from None
     except httpx.TransportError as exc:
         raise _Retry(f"network error ({type(exc).__name__}: {exc})") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a bad URL, an undecodable body
+        raise FetchError(f"cannot fetch {url}: {exc}") from None
 
 
 def _receive(response: httpx.Response, sink: _Sink, max_bytes: int, url: str) -> int:

@@ -167,7 +167,10 @@ def matching_links(source: Source, html: str, page_url: str) -> list[Link]:
         period_end = _period_end(match)
         if period_end is None:
             continue
-        url = urljoin(base, href)
+        try:
+            url = urljoin(base, href)
+        except ValueError:  # not a URL at all (e.g. a broken IPv6 host); no file to fetch there
+            continue
         name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         links[url] = Link(url=url, file_name=name, period_end=period_end,
                           folder=_folder(match.groupdict().get("folder")))

@@ -175,7 +175,7 @@ class _Check:
         source = self.source
         assert source.link_pattern is not None
         where = f" in {self.manifest}" if self.manifest else ""
-        return (f"error: no link matching {source.link_pattern.pattern!r} on {source.page_url} "
+        return (f"error: no link on {source.page_url} matches {source.link_pattern.pattern} "
                 f"({len(page_hrefs(html))} links on the page); the page layout may have changed: "
                 f"correct page_url or link_pattern of {source.family!r}{where}")
 
