@@ -409,3 +409,22 @@ def test_two_new_files_load_in_one_command(empty_engine, agency, tmp_path, polic
     expected_rows = [sum(1 for _ in csv.DictReader(io.StringIO(official(data_dir, n).decode())))
                      for n in (SEIZURES[0], SW_OLD[0])]
     assert rows == [("cbp-seizures", expected_rows[0]), ("cbp-sw-encounters", expected_rows[1])]
+
+
+def test_the_ohss_workbook_is_found_downloaded_and_named_as_published(empty_engine, agency, tmp_path,
+                                                                      policy, data_dir):
+    href = "/sites/default/files/2025-01/KHSM%20Encounters%20%28USBP%29%20fy25m11.xlsx"
+    agency.page("/document/ohss-sector-encounters", [
+        "/sites/default/files/2024-08/KHSM%20Encounters%20%28USBP%29%20fy24m07.xlsx", href])
+    agency.routes[href.replace("%20", " ").replace("%28", "(").replace("%29", ")")] = (
+        lambda request: Response(official(data_dir, "ohss-usbp-encounters-fy25m11.xlsx"),
+                                 content_type="application/vnd.openxmlformats-officedocument"
+                                              ".spreadsheetml.sheet"))
+    report = run(empty_engine, agency, tmp_path, policy, ["ohss-sector-encounters"])
+    with (data_dir / "ohss-usbp-encounters-monthly-sector.csv").open(newline="") as handle:
+        sheet_rows = sum(1 for _ in csv.DictReader(handle))  # the sheet, exported to CSV
+    assert outcome(report, "ohss-sector-encounters").status == "new", report.lines()
+    with empty_engine.connect() as conn:
+        loaded = conn.execute(select(Release.file_name, Release.row_count, Release.period_end)
+                              .where(Release.source == "ohss-sector-encounters")).one()
+    assert tuple(loaded) == ("KHSM Encounters (USBP) fy25m11.xlsx", sheet_rows, dt.date(2024, 11, 1))

@@ -148,7 +148,7 @@ class _Hrefs(HTMLParser):
 
 
 def page_hrefs(html: str) -> list[str]:
-    """Every <a href> of a page, in page order."""
+    """Return every <a href> of a page, in page order."""
     parser = _Hrefs()
     parser.feed(html)
     parser.close()
@@ -156,7 +156,7 @@ def page_hrefs(html: str) -> list[str]:
 
 
 def matching_links(source: Source, html: str, page_url: str) -> list[Link]:
-    """The page's links that the family's pattern matches, with the period each one names."""
+    """Return the page's links that the family's pattern matches, with the period each names."""
     assert source.link_pattern is not None
     base = source.base_url or page_url
     links: dict[str, Link] = {}
@@ -178,13 +178,13 @@ def matching_links(source: Source, html: str, page_url: str) -> list[Link]:
 
 
 def newest_link(source: Source, html: str, page_url: str) -> Link | None:
-    """The link covering the latest period (ties: the latest upload folder), or None."""
+    """Return the link covering the latest period (ties: the latest upload folder), or None."""
     links = matching_links(source, html, page_url)
     return max(links, key=Link.rank) if links else None
 
 
 def _period_end(match: re.Match[str]) -> dt.date | None:
-    """Last month a file covers: `fy26` + `dec` is December 2025; `fy22` alone is September 2022."""
+    """Return the last month a link names: `fy26`+`dec` is 2025-12; `fy22` alone is 2022-09."""
     groups = match.groupdict()
     fiscal_year = int(groups["end_fy"])
     if fiscal_year < 100:
@@ -214,7 +214,7 @@ def _folder(text: str | None) -> dt.date | None:
 
 def select_sources(sources: list[Source], *, dataset: str | None = None,
                    families: list[str] | None = None) -> list[Source]:
-    """The sources a command asked for; raise ManifestError naming an unknown dataset or family."""
+    """Return the sources asked for; raise ManifestError naming an unknown dataset or family."""
     if dataset is not None:
         known = sorted({s.dataset for s in sources})
         if dataset not in known:

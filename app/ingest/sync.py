@@ -92,7 +92,7 @@ def sync(engine: Engine, sources: Iterable[Source], *, policy: FetchPolicy, dry_
 
 
 def default_policy(settings: Settings) -> FetchPolicy:
-    """The fetch policy the BORDERSTATS_SYNC_* settings describe."""
+    """Build the fetch policy the BORDERSTATS_SYNC_* settings describe."""
     contact = f"; contact: {settings.sync_contact}" if settings.sync_contact else ""
     return FetchPolicy(
         user_agent=f"borderstats-sync/{_version()} (statistics API over official files{contact})",
@@ -221,6 +221,6 @@ def _same_file(reported: str, path: Path | None) -> bool:
 
 
 def _safe_name(name: str) -> str:
-    """The download's file name (what the release will be called), without path tricks."""
+    """Return the download's file name (the release's name), with no path in it."""
     clean = name.replace("/", "_").replace("\\", "_").strip().lstrip(".")
     return clean or "download"

@@ -17,7 +17,7 @@ ERROR_MAX_CHARS = 2000
 
 
 def read_states(engine: Engine) -> dict[str, SyncState]:
-    """Every family's stored state, detached from any session (none before the first migration)."""
+    """Return every family's stored state, detached from any session (none before the first migration)."""
     with engine.connect() as conn:
         if not inspect(conn).has_table(SyncState.__tablename__):
             return {}
