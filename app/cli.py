@@ -118,6 +118,80 @@ def ingest(
     typer.echo(f"{len(results)} file(s) in {time.perf_counter() - started:.2f} s")
 
 
+# --- sync -----------------------------------------------------------------------------------
+
+@cli.command()
+def sync(
+    dataset: Annotated[str | None, typer.Option(
+        help="Only the release families of this dataset (seizures, encounters, overdose_deaths).",
+        show_default=False)] = None,
+    family: Annotated[list[str] | None, typer.Option(
+        help="Only this release family (repeatable), e.g. cbp-seizures.", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Read the agency pages and say what would be downloaded; write nothing.")
+    ] = False,
+    manifest: Annotated[Path | None, typer.Option(
+        help="Sources manifest (default BORDERSTATS_SYNC_MANIFEST, else the shipped "
+        "seed/sources.json).", show_default=False)] = None,
+    every: Annotated[float | None, typer.Option(
+        help="Run again every SECONDS until stopped (a failed pass is reported, not fatal).",
+        min=1, show_default=False)] = None,
+) -> None:
+    """Download new official releases from the agencies' pages and ingest them."""
+    from app.ingest.sources import ManifestError, default_manifest_path, load_manifest, select_sources
+
+    settings = _settings()
+    manifest_path = manifest or settings.sync_manifest or default_manifest_path()
+    try:
+        select_sources(load_manifest(manifest_path), dataset=dataset, families=family)
+    except ManifestError as exc:
+        fail(str(exc), EXIT_USAGE)
+    engine = _engine()
+    try:
+        while True:
+            code = _sync_pass(engine, settings, manifest_path, dataset=dataset, families=family,
+                              dry_run=dry_run)
+            if every is None:
+                raise typer.Exit(code)
+            typer.echo(f"next sync in {every:g} s")
+            time.sleep(every)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    finally:
+        engine.dispose()
+
+
+def _sync_pass(engine, settings: Settings, manifest_path: Path, *, dataset: str | None,
+               families: list[str] | None, dry_run: bool) -> int:
+    """Run sync once; print one line per source; return the exit code (never raise it)."""
+    from app.ingest.sources import ManifestError, load_manifest, select_sources
+    from app.ingest.sync import default_policy
+    from app.ingest.sync import sync as run_sync
+    from app.migrate import upgrade
+
+    started = time.perf_counter()
+    try:
+        sources = select_sources(load_manifest(manifest_path), dataset=dataset, families=families)
+        if not dry_run:
+            upgrade(engine)
+        report = run_sync(engine, sources, policy=default_policy(settings), dry_run=dry_run,
+                          manifest=manifest_path)
+    except ManifestError as exc:
+        typer.echo(f"borderstats: {exc}", err=True)
+        return EXIT_USAGE
+    except SQLAlchemyError as exc:
+        try:
+            _database_error(exc)
+        except typer.Exit as exit_:
+            return exit_.exit_code
+    for line in report.lines():
+        typer.echo(line)
+    failed = sum(o.failed for o in report.outcomes)
+    typer.echo(f"{len(report.outcomes)} source(s), {failed} failed, in "
+               f"{time.perf_counter() - started:.2f} s{' (dry run)' if dry_run else ''}")
+    return EXIT_REJECTED if report.failed else 0
+
+
 # --- db -------------------------------------------------------------------------------------
 
 @db_cli.command("upgrade")

@@ -53,6 +53,31 @@ class Settings(BaseSettings):
         "database again (0: every request asks).",
     )
     cache_entries: int = Field(default=1024, ge=0, validation_alias="BORDERSTATS_CACHE_ENTRIES")
+    sync_manifest: Path | None = Field(
+        default=None, validation_alias="BORDERSTATS_SYNC_MANIFEST",
+        description="The sources manifest `borderstats sync` reads (default: seed/sources.json).",
+    )
+    sync_max_mb: float = Field(
+        default=100.0, gt=0, le=10_000, validation_alias="BORDERSTATS_SYNC_MAX_MB",
+        description="A download larger than this many megabytes is refused.",
+    )
+    sync_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, validation_alias="BORDERSTATS_SYNC_TIMEOUT",
+        description="Connect and read timeout of each request sync makes.",
+    )
+    sync_attempts: int = Field(
+        default=4, ge=1, le=20, validation_alias="BORDERSTATS_SYNC_ATTEMPTS",
+        description="Tries per request on a 5xx, 429 or network error, with exponential backoff.",
+    )
+    sync_backoff_seconds: float = Field(
+        default=2.0, ge=0, le=300, validation_alias="BORDERSTATS_SYNC_BACKOFF",
+        description="First retry delay; doubled at each further retry, with jitter.",
+    )
+    sync_contact: str = Field(
+        default="", validation_alias="BORDERSTATS_SYNC_CONTACT",
+        description="A URL or e-mail address added to sync's User-Agent so a publisher can reach "
+        "whoever runs this deployment.",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

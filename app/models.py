@@ -282,3 +282,35 @@ class EncounterRollup(EncounterColumns, Base):
     rollup: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index(None, "source", "rollup", "period"),)
+
+
+class SyncState(Base):
+    """What `borderstats sync` last saw and did for one release family (read by /status)."""
+
+    __tablename__ = "sync_state"
+
+    family: Mapped[str] = mapped_column(String(48), primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(32))
+    page_url: Mapped[str] = mapped_column(String(500))
+    cadence: Mapped[str] = mapped_column(String(32))
+    cadence_days: Mapped[int] = mapped_column(Integer)
+    # Validators of the page and of the file as of the last success (sent back as a conditional GET).
+    page_etag: Mapped[str | None] = mapped_column(String(200))
+    page_last_modified: Mapped[str | None] = mapped_column(String(64))
+    file_url: Mapped[str | None] = mapped_column(String(500))
+    file_etag: Mapped[str | None] = mapped_column(String(200))
+    file_last_modified: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    last_release_id: Mapped[int | None] = mapped_column(
+        ForeignKey("release.id", ondelete="SET NULL"))
+    # 'new', 'unchanged', 'already_loaded' or 'error': what the last attempt ended with.
+    last_outcome: Mapped[str] = mapped_column(String(16))
+    last_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("last_outcome IN ('new', 'unchanged', 'already_loaded', 'error')",
+                        name="last_outcome"),
+    )

@@ -51,8 +51,11 @@ def instructions() -> list[tuple[str, str]]:
 
 # --- docker-compose.yml ------------------------------------------------------------------------
 
-def test_compose_has_db_migrate_and_api(compose: dict) -> None:
-    assert set(compose["services"]) == {"db", "migrate", "api"}
+def test_compose_has_db_migrate_api_and_the_optional_sync(compose: dict) -> None:
+    assert set(compose["services"]) == {"db", "migrate", "api", "sync"}
+    started_by_default = {name for name, service in compose["services"].items()
+                          if not service.get("profiles")}
+    assert started_by_default == {"db", "migrate", "api"}
 
 
 def test_db_is_postgres_15_on_a_named_volume_with_pg_isready(compose: dict) -> None:
@@ -84,7 +87,18 @@ def test_api_waits_for_a_healthy_db_and_a_successful_migrate(compose: dict) -> N
     assert interpolate(api["environment"]["BORDERSTATS_WORKERS"]).isdigit()
 
 
-@pytest.mark.parametrize("service", ["migrate", "api"])
+def test_sync_runs_on_an_interval_after_a_successful_migrate(compose: dict) -> None:
+    sync = compose["services"]["sync"]
+    assert sync["profiles"] == ["sync"]
+    assert sync["depends_on"] == compose["services"]["api"]["depends_on"]
+    command = [interpolate(part) for part in sync["command"]]
+    assert command[:3] == ["borderstats", "sync", "--every"]
+    assert len(command) == 4 and int(command[3]) >= 3600
+    assert sync["restart"] == "unless-stopped"
+    assert "ports" not in sync
+
+
+@pytest.mark.parametrize("service", ["migrate", "api", "sync"])
 def test_database_url_points_at_the_db_service(compose: dict, service: str) -> None:
     db_env = compose["services"]["db"]["environment"]
     url = make_url(interpolate(compose["services"][service]["environment"]["DATABASE_URL"]))
@@ -94,16 +108,16 @@ def test_database_url_points_at_the_db_service(compose: dict, service: str) -> N
     assert database_urls(url.render_as_string(hide_password=False)).backend == "postgresql"
 
 
-@pytest.mark.parametrize("service", ["migrate", "api"])
+@pytest.mark.parametrize("service", ["migrate", "api", "sync"])
 def test_compose_sets_only_settings_the_app_reads(compose: dict, service: str) -> None:
     names = set(compose["services"][service]["environment"])
     assert names <= SETTING_NAMES, names - SETTING_NAMES
 
 
-def test_migrate_and_api_run_the_same_image(compose: dict) -> None:
+def test_migrate_api_and_sync_run_the_same_image(compose: dict) -> None:
     services = compose["services"]
-    assert services["migrate"]["image"] == services["api"]["image"]
-    assert services["migrate"]["build"] == services["api"]["build"] == "."
+    assert services["migrate"]["image"] == services["api"]["image"] == services["sync"]["image"]
+    assert services["migrate"]["build"] == services["api"]["build"] == services["sync"]["build"] == "."
 
 
 # --- Dockerfile -----------------------------------------------------------------------------------
