@@ -86,9 +86,9 @@ def location(loc: Any) -> str:
 
 
 def from_validation(errors: list[dict[str, Any]], *, known_parameters: Iterable[str] | None = None,
-                    path: str = "", messages: dict[str, str] | None = None) -> InvalidParameter:
+                    path: str = "") -> InvalidParameter:
     """pydantic/FastAPI validation errors as the project's one 422 shape (the first error, the
-    others listed): an unknown parameter lists the known ones; `messages` words known rules."""
+    others listed): an unknown parameter lists the known ones."""
     # An unknown parameter first: it is most often the misspelling of a missing or wrong one.
     errors = sorted(errors, key=lambda e: e.get("type") != "extra_forbidden")
     first = errors[0]
@@ -102,10 +102,10 @@ def from_validation(errors: list[dict[str, Any]], *, known_parameters: Iterable[
         accepted = sorted(known_parameters) if known_parameters is not None else None
         message = f"unknown parameter {parameter!r}" + (f" for {path}" if path else "")
         suggest_for = parameter
-    elif messages and parameter in messages:
-        message = messages[parameter]
     else:
-        message = f"{parameter}: {str(first.get('msg', 'invalid value')).removeprefix('Value error, ')}"
+        text = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        # A rule already worded for the parameter ("limit must be ...") is kept as it is.
+        message = text if text.startswith(f"{parameter} ") else f"{parameter}: {text}"
         expected = (first.get("ctx") or {}).get("expected")
         if expected:
             accepted = [v.strip(" '") for v in str(expected).replace(" or ", ",").split(",")

@@ -16,9 +16,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.api import claims, comparisons, data, health, reference
-from app.api.respond import CachedResponses
-from app.catalog import CatalogCache
+from app.api.http_cache import HttpCache, ResponseCache
+from app.api.routes import claims, comparisons, data, health, reference
 from app.claims.registry import registry
 from app.config import Settings, get_settings
 from app.db import make_async_engine, urls_from_settings
@@ -33,7 +32,7 @@ from app.errors import (
 )
 from app.logging_setup import configure_logging
 from app.middleware import RequestMiddleware
-from app.params import RANGE_MESSAGES
+from app.query.catalog import CatalogCache
 
 log = logging.getLogger("borderstats")
 
@@ -51,8 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    timeout=settings.db_timeout_seconds)
         app.state.engine = engine
         app.state.catalogs = CatalogCache(engine, ttl=settings.version_ttl_seconds)
-        from app.api.respond import ResponseCache
-
         app.state.responses = ResponseCache(settings.cache_entries)
         registry()  # read seed/claims.json now, not inside the first request
         try:
@@ -76,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(claims.router)
     app.include_router(health.router)
     _install_error_handlers(app)
-    app.add_middleware(CachedResponses)  # innermost: cached bodies skip routing and validation
+    app.add_middleware(HttpCache)  # innermost: cached bodies skip routing and validation
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(
         CORSMiddleware,
@@ -192,7 +189,7 @@ def _validation_body(request: Request, exc: RequestValidationError) -> dict[str,
     """FastAPI's validation errors in the project's one error shape."""
     route = request.scope.get("route")
     error = from_validation(exc.errors(), known_parameters=_query_names(route) if route else None,
-                            path=request.url.path, messages=RANGE_MESSAGES)
+                            path=request.url.path)
     return error.body()
 
 

@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.catalog import Catalog, PortInfo
 from app.datasets import DATASETS, GRAIN_DESCRIPTIONS
+from app.datasets.values import Context
 from app.errors import InvalidParameter
-from app.ingest.normalize import slugify
 from app.models import SeizureEvent
-from app.params import category_slug, parse_query, split_list
-from app.render import release_summary
+from app.query.catalog import Catalog, PortInfo
+from app.query.parse import resolve_filters, split_list
+from app.render.meta import release_summary
+from app.vocabulary import slugify
 
 
 def areas(catalog: Catalog, filters: dict[str, Any]) -> list[dict[str, Any]]:
@@ -71,22 +72,23 @@ def datasets(catalog: Catalog) -> list[dict[str, Any]]:
     for dataset in DATASETS.values():
         dims = []
         for dim in dataset.dimensions:
+            ctx = Context(catalog=catalog, dataset=dataset.name, dimension=dim.name)
             dims.append({"name": dim.name, "synonyms": list(dim.synonyms),
-                         "description": dim.description,
-                         "values": _values(catalog, dataset.name, dim.name)})
+                         "description": dim.description, "values": dim.values.listing(ctx)})
         sources = []
-        for source in dataset.sources or ():
-            months = catalog.coverage(source.key)
+        for family in dataset.families:
+            months = catalog.coverage(family.key)
             sources.append({
-                "key": source.key, "title": source.title, "dimensions": sorted(source.dimensions),
-                "only_region": sorted(source.regions) if source.regions else None,
-                "only_component": sorted(source.components) if source.components else None,
-                "exact": source.exact, "caveat": source.caveat,
+                "key": family.key, "title": family.title, "dimensions": sorted(family.dimensions),
+                "only_region": sorted(family.only["region"]) if "region" in family.only else None,
+                "only_component": (sorted(family.only["component"]) if "component" in family.only
+                                   else None),
+                "exact": family.exact, "caveat": family.caveat,
                 "loaded": bool(months),
                 "coverage": {"first_month": f"{months[0]:%Y-%m}", "last_month": f"{months[-1]:%Y-%m}",
                              "months": len(months)} if months else None,
-                "values": _family_values(catalog, source.key, sorted(source.dimensions)),
-                "catch_all": _catch_all(catalog, source.key),
+                "values": _family_values(catalog, dataset, family.key, sorted(family.dimensions)),
+                "catch_all": _catch_all(catalog, family.key),
             })
         entry: dict[str, Any] = {
             "name": dataset.name, "path": dataset.path, "title": dataset.title,
@@ -94,28 +96,26 @@ def datasets(catalog: Catalog) -> list[dict[str, Any]]:
             "measures": [{"name": m.name, "unit": m.unit, "description": m.description}
                          for m in dataset.measures],
             "dimensions": dims,
-            "grains": [{"name": g, "description": GRAIN_DESCRIPTIONS[g]} for g in dataset.grains],
+            "grains": [{"name": g, "description": GRAIN_DESCRIPTIONS[g]} for g in dataset.time.grains],
             "sources": sources,
         }
-        if dataset.time == "year":
-            years = catalog.coverage("overdose_deaths")
+        if dataset.time.unit == "year":
+            years = catalog.coverage(dataset.families[0].key)
             entry["coverage"] = ({"first_year": years[0].year, "last_year": years[-1].year}
                                  if years else None)
         out.append(entry)
     return out
 
 
-def _family_values(catalog: Catalog, family: str, dimensions: list[str]) -> dict[str, list]:
+def _family_values(catalog: Catalog, dataset: Any, family: str,
+                   dimensions: list[str]) -> dict[str, list]:
     """The values each dimension takes in a family's current releases (what it can answer)."""
     out = {}
-    for dim in dimensions:
-        values = catalog.carried(family, dim)
-        if dim == "area":
-            out[dim] = sorted(catalog.area_by_id[v].slug for v in values if v in catalog.area_by_id)
-        elif dim == "drug":
-            out[dim] = sorted(catalog.drug_by_id[v].slug for v in values if v in catalog.drug_by_id)
-        elif values:
-            out[dim] = sorted(values)
+    for name in dimensions:
+        dim = dataset.dimension(name)
+        values = catalog.carried(family, name)
+        if values:
+            out[name] = sorted(str(dim.values.show(v, catalog)) for v in values)
     return out
 
 
@@ -136,30 +136,15 @@ def _catch_all(catalog: Catalog, family: str) -> list[dict[str, Any]]:
     return out
 
 
-def _values(catalog: Catalog, dataset: str, dim: str) -> list[str]:
-    if dim == "drug":
-        return [d.slug for d in catalog.drugs]
-    if dim == "area":
-        return [a.slug for a in catalog.areas]
-    if dim == "state":
-        codes = sorted(catalog.states)
-        return ["US", *codes] if dataset == "overdose_deaths" else codes
-    if dim == "component":
-        return ["OFO", "USBP"]
-    if dim == "category":
-        return sorted({category_slug(v) for v in catalog.values.get((dataset, dim), [])})
-    return catalog.values.get((dataset, dim), [])
-
-
 def event_filters(catalog: Catalog, raw: dict[str, str]) -> dict[str, Any]:
     """Validate /seizure-events filters with the same rules as the data endpoints."""
     out: dict[str, Any] = {}
     wanted = {k: raw[k] for k in ("state", "drug") if k in raw}
     if wanted:
-        spec = parse_query("seizures", wanted, catalog)
-        out.update(spec.filters)
+        spec = resolve_filters(DATASETS["seizures"], wanted, catalog)
+        out.update({dim: f.values for dim, f in spec.filters.items()})
     if "port" in raw:
-        out["port"] = [_port(catalog, token).name for token in split_list(raw["port"])]
+        out["port"] = [_port(catalog, token).name for token in split_list([raw["port"]])]
     for name in ("from", "to"):
         if name in raw:
             try:

@@ -1,71 +1,34 @@
-"""Pre-aggregates of the current figures, so totals over whole tables stay in milliseconds.
+"""Rollups: current figures pre-aggregated over the dimension sets the registry declares.
 
-A rollup keeps the month, the release and a few dimensions, and sums the measures over the rest.
-Its rows have the same columns as the fact table (dropped dimensions NULL), so the one query
-builder reads either; it picks the smallest rollup holding every dimension a request uses and
-falls back to the facts otherwise. Rollups are rebuilt inside the ingest (and seed) transaction,
-so they are never out of step with the facts.
+A rollup keeps the period, the release, the family and a few dimensions, and sums the measures
+over the rest; its rows have the fact table's columns (dropped dimensions NULL), so the one query
+builder reads either (app/query/build.py picks the smallest that fits). Rebuilt inside the ingest
+(and seed) transaction, so they are never out of step with the facts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from sqlalchemy import Connection, delete, func, insert, literal, select
 
-from sqlalchemy import Connection, Table, delete, func, insert, literal, select
-
-from app.models import Encounter, EncounterRollup, Seizure, SeizureRollup
-
-# Dimension name -> fact column name.
-COLUMN = {"drug": "drug_id", "area": "area_id"}
-
-# What every rollup of a dataset keeps, and the dimensions added one at a time.
-_SEIZURE_KEEP = ("component", "region")
-_SEIZURE_EXTRA = (("drug",), ("area",), ("land_filter",), ("drug", "land_filter"))
-_ENCOUNTER_KEEP = ("component", "region")
-_ENCOUNTER_EXTRA = (("state",), ("area",), ("demographic",), ("citizenship",),
-                    ("title_of_authority",), ("encounter_type",))
+from app.datasets import DATASETS
 
 
-@dataclass(frozen=True)
-class Rollup:
-    key: str
-    dimensions: frozenset[str]
-
-
-def _rollups(keep: tuple[str, ...], extras: tuple[tuple[str, ...], ...]) -> tuple[Rollup, ...]:
-    sets = [keep, *(keep + extra for extra in extras)]
-    return tuple(Rollup(",".join(s), frozenset(s)) for s in sets)
-
-
-ROLLUPS: dict[str, tuple[Rollup, ...]] = {
-    "seizures": _rollups(_SEIZURE_KEEP, _SEIZURE_EXTRA),
-    "encounters": _rollups(_ENCOUNTER_KEEP, _ENCOUNTER_EXTRA),
-}
-
-TABLES: dict[str, tuple[Table, Table, tuple[str, ...]]] = {
-    "seizures": (Seizure.__table__, SeizureRollup.__table__, ("event_count", "quantity_lbs")),
-    "encounters": (Encounter.__table__, EncounterRollup.__table__, ("encounter_count",)),
-}
-
-
-def best_rollup(dataset: str, used: set[str]) -> Rollup | None:
-    """The smallest rollup of `dataset` that keeps every dimension in `used`."""
-    fitting = [r for r in ROLLUPS.get(dataset, ()) if used <= r.dimensions]
-    return min(fitting, key=lambda r: len(r.dimensions)) if fitting else None
-
-
-def rebuild(conn: Connection, dataset: str) -> None:
+def rebuild(conn: Connection, dataset_name: str) -> None:
     """Replace a dataset's rollups with sums of its current facts."""
-    if dataset not in TABLES:
+    dataset = DATASETS[dataset_name]
+    if dataset.rollup_table is None:
         return
-    fact, table, measures = TABLES[dataset]
+    fact, table = dataset.table, dataset.rollup_table
+    measures = dataset.stored_measures
     conn.execute(delete(table))
-    carried = ["release_id", "period", "fiscal_year"] + (["source"] if "source" in fact.c else [])
-    for rollup in ROLLUPS[dataset]:
-        kept = [COLUMN.get(d, d) for d in sorted(rollup.dimensions)]
+    carried = ["release_id", "period", "fiscal_year"]
+    if dataset.family_column:
+        carried.append(dataset.family_column)
+    for dims in dataset.rollups:
+        kept = sorted(dataset.rollup_columns(dims))
         keys = [fact.c[c] for c in carried + kept]
         query = (
-            select(literal(rollup.key), literal(True), *keys,
+            select(literal(",".join(dims)), literal(True), *keys,
                    *(func.sum(fact.c[m]) for m in measures))
             .where(fact.c.is_current.is_(True))
             .group_by(*keys)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.params import DATA_MODELS  # noqa: F401 (re-exported for tests)
 from app.config import Settings
 from app.main import create_app
 

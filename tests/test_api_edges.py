@@ -8,7 +8,7 @@ import io
 import api_helpers as h
 import pytest
 
-from app.api.respond import CachedBody, ResponseCache
+from app.api.http_cache import CachedBody, ResponseCache
 from app.db import database_urls
 from app.logging_setup import redact
 

@@ -24,7 +24,7 @@ from official_csv import (
 )
 
 from app.api import examples as comparison_examples
-from app.api.comparison_documents import GROUP_COLUMNS, SHARE_COLUMNS
+from app.render.comparisons import GROUP_COLUMNS, SHARE_COLUMNS
 
 SW, OFO, USBP = "Southwest Border", "Office of Field Operations", "U.S. Border Patrol"
 FY2021 = fiscal_year_months(2021)

@@ -16,7 +16,6 @@ from pydantic import (
     model_validator,
 )
 
-from app.compare import ADDITIVE_MEASURES
 from app.datasets import DATASETS
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -118,7 +117,7 @@ class DefinitionSpec(BaseModel):
                 raise ValueError("shares are computed for seizures and encounters")
             if not self.part:
                 raise ValueError("a 'share' definition needs a non-empty part")
-            if self.measure not in ADDITIVE_MEASURES:
+            if self.measure not in DATASETS[self.dataset].additive_measures:
                 raise ValueError(f"measure {self.measure!r} cannot be summed into a share")
         return self
 

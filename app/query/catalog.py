@@ -17,20 +17,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import String, cast, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.ingest.normalize import slugify, spelling_index
-from app.models import (
-    Area,
-    AreaState,
-    DataVersion,
-    Drug,
-    Encounter,
-    OverdoseDeath,
-    Release,
-    ReleasePeriod,
-    Seizure,
-    State,
-)
-from app.reference import seed_json
+from app.datasets import DATASETS
+from app.models import Area, AreaState, DataVersion, Drug, Release, ReleasePeriod, State
+from app.paths import seed_json
+from app.vocabulary import slugify, spelling_index
 
 
 @dataclass(frozen=True)
@@ -222,31 +212,21 @@ def _ports(area_ids: dict[str, int]) -> list[PortInfo]:
             for p in seed_json("ports.json")["ports"]]
 
 
-# The categorical columns of each fact table whose values the catalog reads from the data.
-VOCABULARY_COLUMNS = {
-    Seizure: {"drug": "drug_id", "area": "area_id", "component": "component", "region": "region",
-              "land_filter": "land_filter"},
-    Encounter: {"area": "area_id", "state": "state", "component": "component", "region": "region",
-                "demographic": "demographic", "citizenship": "citizenship",
-                "title_of_authority": "title_of_authority", "encounter_type": "encounter_type"},
-    OverdoseDeath: {"state": "state", "category": "category", "sex": "sex"},
-}
-
-
 async def _vocabulary(conn: AsyncConnection) -> dict[int, dict[str, frozenset]]:
     """Release -> dimension -> the distinct values of its current rows (one statement a table)."""
     out: dict[int, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    for model, columns in VOCABULARY_COLUMNS.items():
-        table = model.__table__
+    for dataset in DATASETS.values():
+        table = dataset.table
         parts = [
-            select(table.c.release_id, literal(dim).label("dim"),
-                   cast(table.c[column], String).label("value"))
-            .where(table.c.is_current.is_(True), table.c[column].is_not(None))
-            .group_by(table.c.release_id, table.c[column])
-            for dim, column in columns.items()
+            select(table.c.release_id, literal(dim.name).label("dim"),
+                   cast(table.c[dim.column], String).label("value"))
+            .where(table.c.is_current.is_(True), table.c[dim.column].is_not(None))
+            .group_by(table.c.release_id, table.c[dim.column])
+            for dim in dataset.stored_dimensions
         ]
+        ids = {d.name for d in dataset.stored_dimensions if d.column.endswith("_id")}
         for release_id, dim, value in await conn.execute(union_all(*parts)):
-            out[release_id][dim].add(int(value) if dim in ("area", "drug") else value)
+            out[release_id][dim].add(int(value) if dim in ids else value)
     return {r: {d: frozenset(v) for d, v in dims.items()} for r, dims in out.items()}
 
 
@@ -262,10 +242,12 @@ def _distinct_values(releases: list[ReleaseInfo],
 
 
 async def _data_regions(conn: AsyncConnection) -> dict[int, str]:
-    """Area -> the region of its latest current figure in any monthly dataset."""
+    """Area -> the region of its latest current figure in any dataset that names areas."""
     latest: dict[int, tuple[dt.date, str]] = {}
-    for model in (Seizure, Encounter):
-        table = model.__table__
+    for dataset in DATASETS.values():
+        table = dataset.table
+        if "area_id" not in table.c or "region" not in table.c:
+            continue
         query = (select(table.c.area_id, table.c.region, func.max(table.c.period))
                  .where(table.c.is_current.is_(True), table.c.area_id.is_not(None),
                         table.c.region.is_not(None))
@@ -303,6 +285,14 @@ class CatalogCache:
                 async with self.engine.connect() as own:
                     return await self._refresh(own)
             return await self._refresh(conn)
+
+    async def at_version(self, conn: AsyncConnection, version: int) -> Catalog:
+        """The catalog of `version`, read through `conn` (inside its transaction) if it moved."""
+        async with self._lock:
+            if self._catalog is None or self._catalog.version != version:
+                self._catalog = await load_catalog(conn, version)
+                self._checked_at = time.monotonic()
+            return self._catalog
 
     async def _refresh(self, conn: AsyncConnection) -> Catalog:
         version = await read_version(conn)

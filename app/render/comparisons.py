@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from app.catalog import Catalog
-from app.compare import SHARE_RULE, Change, Figure, GroupComparison, Share
-from app.compare_params import ShareQuery
+from app.compare import SHARE_RULE, Change, Figure, GroupComparison, Share, ShareQuery
+from app.compare.change import CHANGE_RULE
 from app.datasets import DATASETS
-from app.render import release_summary
+from app.query.catalog import Catalog
+from app.render.formats import Document
+from app.render.meta import release_summary
 
 SHARE_COLUMNS = ["member", "name", "numerator", "denominator", "share", "request"]
 GROUP_COLUMNS = ["group", "seizures", "seizures_southwest", "seizure_share", "encounters",
@@ -23,14 +24,12 @@ CHANGE_COLUMNS = ["dataset", "measure", "before_period", "after_period", "before
 RATIO_RULE = ("ratio = share of Southwest seizures / share of Southwest encounters, both in the "
               "same period: above 1 the group's seizures outweigh its encounters, below 1 the "
               "reverse.")
-CHANGE_RULE = ("absolute_change = after - before; percent_change = (after - before) / before * "
-               "100, null when before is zero or either period has no data.")
-COMPONENT_NAMES = {"ofo": "Office of Field Operations (ports of entry)",
-                   "usbp": "U.S. Border Patrol (between ports)"}
+COMPONENT_NAMES = {"OFO": "Office of Field Operations (ports of entry)",
+                   "USBP": "U.S. Border Patrol (between ports)"}
 
 
 def share_document(share: Share, *, comparison: str, request: ShareQuery,
-                   catalog: Catalog) -> tuple[list, dict]:
+                   catalog: Catalog) -> Document:
     """Rows: the whole part, then each member; meta: both figures and how they were made."""
     names = " + ".join(m.name for m in share.members) or "the part"
     rows = [{"member": "total", "name": names, "numerator": share.numerator.value,
@@ -53,11 +52,11 @@ def share_document(share: Share, *, comparison: str, request: ShareQuery,
         "rule": SHARE_RULE,
         **_provenance(share.figures, catalog),
     }
-    return rows, meta
+    return Document(rows, meta, SHARE_COLUMNS)
 
 
 def groups_document(groups: list[GroupComparison], *, measure: str, filters: dict[str, str],
-                    catalog: Catalog) -> tuple[list, dict]:
+                    catalog: Catalog) -> Document:
     """Rows: one per group of states; meta: each group's four figures and seizure areas."""
     rows, details = [], []
     for group in groups:
@@ -84,16 +83,16 @@ def groups_document(groups: list[GroupComparison], *, measure: str, filters: dic
     meta = {"comparison": "seizures-vs-encounters", "measure": measure,
             "unit": _unit("seizures", measure), "filters": filters, "groups": details,
             "rule": RATIO_RULE + " " + SHARE_RULE, **provenance}
-    return rows, meta
+    return Document(rows, meta, GROUP_COLUMNS)
 
 
 def split_document(shares: list[Share], *, filters: dict[str, str],
-                   catalog: Catalog) -> tuple[list, dict]:
+                   catalog: Catalog) -> Document:
     """Rows: ports of entry (OFO) and Border Patrol (USBP), each with its share of the total."""
     rows = []
     for share in shares:
-        key = share.part["component"]
-        rows.append({"component": key.upper(), "name": COMPONENT_NAMES[key],
+        key = share.part["component"].shown[0].upper()
+        rows.append({"component": key, "name": COMPONENT_NAMES[key],
                      "numerator": share.numerator.value, "denominator": share.denominator.value,
                      "share": share.value, "request": share.numerator.request})
     total = shares[0].denominator
@@ -101,13 +100,13 @@ def split_document(shares: list[Share], *, filters: dict[str, str],
     meta = {"comparison": "ports-vs-between", "measure": shares[0].measure,
             "unit": _unit("seizures", shares[0].measure), "filters": filters,
             "total": total.document(),
-            "components": {s.part["component"].upper(): s.numerator.document() for s in shares},
+            "components": {s.part["component"].shown[0].upper(): s.numerator.document() for s in shares},
             "share_note": shares[0].note, "rule": SHARE_RULE, **_provenance(figures, catalog)}
-    return rows, meta
+    return Document(rows, meta, SPLIT_COLUMNS)
 
 
 def change_document(change: Change, *, dataset: str, measure: str, filters: dict[str, str],
-                    catalog: Catalog) -> tuple[list, dict]:
+                    catalog: Catalog) -> Document:
     """One row: the measure before and after, and the change."""
     row = {"dataset": dataset, "measure": measure, "before_period": change.before_period,
            "after_period": change.after_period, "before_value": change.before.value,
@@ -120,9 +119,7 @@ def change_document(change: Change, *, dataset: str, measure: str, filters: dict
             "unit": _unit(dataset, measure), "filters": filters,
             "before": change.before.document(), "after": change.after.document(),
             "rule": CHANGE_RULE, **_provenance([change.before, change.after], catalog)}
-    return [row], meta
-
-
+    return Document([row], meta, CHANGE_COLUMNS)
 
 def _member(member: Any) -> dict[str, Any]:
     return {"member": member.member, "name": member.name, "value": member.value,
@@ -130,7 +127,8 @@ def _member(member: Any) -> dict[str, Any]:
 
 
 def _unit(dataset: str, measure: str) -> str | None:
-    return next((m.unit for m in DATASETS[dataset].measures if m.name == measure), None)
+    found = DATASETS[dataset].measure(measure)
+    return found.unit if found else None
 
 
 def _provenance(figures: Iterable[Figure], catalog: Catalog) -> dict[str, Any]:

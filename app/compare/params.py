@@ -1,5 +1,5 @@
-"""Flat query parameters of the /comparisons endpoints: named bases, part_* / base_* layers,
-groups of states and compact periods (FY2021, 2021-10..2022-04)."""
+"""Flat query parameters of the /comparisons endpoints: named bases, part_* / base_* layers and
+compact periods (FY2021, 2021-10..2022-04)."""
 
 from __future__ import annotations
 
@@ -18,18 +18,6 @@ BASES: dict[str, dict[str, str]] = {
     "usbp": {"component": "usbp"},
 }
 PERIOD_FORMS = ["FY2021", "2021", "2021-10", "2021-10..2022-04", "2019..2021"]
-MAX_GROUPS = 10
-
-
-def parse_groups(text: str) -> list[str]:
-    """Split `CA,AZ;NM,TX` into groups of states."""
-    groups = [g.strip().strip(",") for g in text.split(";")]
-    if not text.strip() or any(not g for g in groups):
-        raise InvalidParameter("groups", text, "groups are comma lists of states separated by "
-                               "';', e.g. CA,AZ;NM,TX, and none may be empty")
-    if len(groups) > MAX_GROUPS:
-        raise InvalidParameter("groups", text, f"at most {MAX_GROUPS} groups")
-    return groups
 
 
 _FY = re.compile(r"^FY(\d{4})$", re.IGNORECASE)
@@ -41,7 +29,7 @@ def period_params(dataset: Dataset, text: str, name: str) -> dict[str, str]:
     """Turn `FY2021`, `2021`, `2021-10` or a range `a..b` into the data endpoint's period filters."""
     value = text.strip()
     start, _, end = value.partition("..")
-    monthly = dataset.time == "month"
+    monthly = dataset.time.unit == "month"
     if _FY.match(value) and monthly:
         return {"fiscal_year": value[2:]}
     if _YEAR.match(value):

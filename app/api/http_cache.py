@@ -1,0 +1,187 @@
+"""HTTP caching as its own layer: ETags, 304s and a cache of rendered JSON bodies.
+
+Every GET answer depends only on the data version and the request (path, query, format), so its
+ETag embeds the catalog's fingerprint. The middleware answers a matching `If-None-Match` with 304
+and a cached body before any routing; otherwise it hands the catalog it read to the handler (one
+data version per request) and, on the way out, adds the ETag and stores JSON bodies. Handlers know
+nothing of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+# GET answers that depend only on the data version and the request.
+CACHEABLE_PREFIXES = ("/seizures", "/encounters", "/overdose-deaths", "/drugs", "/areas",
+                      "/releases", "/datasets", "/seizure-events", "/comparisons", "/claims")
+_STORED_HEADERS = {"content-type", "link", "x-total-count", "content-disposition"}
+
+
+@dataclass
+class CachedBody:
+    body: bytes
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+class ResponseCache:
+    """Rendered JSON bodies keyed by ETag (which embeds the data version): never stale.
+
+    Bounded by entries and by bytes, least recently used out first, so no query string can make
+    a worker hold more than `max_bytes` of responses.
+    """
+
+    def __init__(self, max_entries: int, max_bytes: int = 64_000_000, max_body: int = 2_000_000):
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.max_body = max_body
+        self.size = 0
+        self._items: OrderedDict[str, CachedBody] = OrderedDict()
+
+    def get(self, key: str) -> CachedBody | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: str, item: CachedBody) -> None:
+        if self.max_entries <= 0 or len(item.body) > min(self.max_body, self.max_bytes):
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.size -= len(old.body)
+        self._items[key] = item
+        self.size += len(item.body)
+        while len(self._items) > self.max_entries or self.size > self.max_bytes:
+            _, evicted = self._items.popitem(last=False)
+            self.size -= len(evicted.body)
+
+
+def fold_params(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Query parameters in order, a repeated name folded into one comma list."""
+    merged: dict[str, list[str]] = {}
+    for name, value in pairs:
+        merged.setdefault(name, []).append(value)
+    return [(name, ",".join(values)) for name, values in merged.items()]
+
+
+def output_format(accept: str, params: dict[str, str]) -> tuple[str, bool]:
+    """The format asked for, and whether by the `format` parameter (else by `Accept`)."""
+    fmt = params.get("format")
+    if fmt:
+        return fmt.lower(), True
+    if "text/csv" in accept and "application/json" not in accept:
+        return "csv", False
+    if "application/x-ndjson" in accept and "application/json" not in accept:
+        return "ndjson", False
+    return "json", False
+
+
+def make_etag(fingerprint: str, path: str, params: list[tuple[str, str]], fmt: str) -> str:
+    canonical = path + "?" + urlencode(sorted(params)) + "#" + fmt
+    digest = hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()
+    return f'W/"{fingerprint}-{digest}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    # "*" is not a match here: a request is validated before anyone can say the resource exists.
+    if not if_none_match or if_none_match.strip() == "*":
+        return False
+    opaque = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
+
+
+def cache_headers(etag: str) -> list[tuple[bytes, bytes]]:
+    # GZipMiddleware adds Accept-Encoding to Vary itself when it compresses.
+    return [(b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode()), (b"vary", b"Accept")]
+
+
+class HttpCache:
+    """ASGI middleware: ETag, 304 and cached JSON bodies for every cacheable GET."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] != "GET"
+                or not scope["path"].startswith(CACHEABLE_PREFIXES)):
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        params = fold_params(pairs)
+        try:
+            catalog = await state.catalogs.get()
+        except Exception:
+            await self.app(scope, receive, send)
+            return
+        fmt, _ = output_format(headers.get("accept", ""), dict(pairs))  # the last value wins
+        key = (scope["path"], params, fmt)
+        etag = make_etag(catalog.fingerprint, *key)
+        if_none_match = headers.get("if-none-match")
+        star = (if_none_match or "").strip() == "*"
+        if etag_matches(if_none_match, etag):
+            await _send_simple(send, 304, cache_headers(etag), b"")
+            return
+        cached = state.responses.get(etag) if fmt == "json" else None
+        if cached is not None:
+            if star:  # a current representation exists: "*" matches it
+                await _send_simple(send, 304, cache_headers(etag), b"")
+            else:
+                await _send_simple(send, 200, [*cache_headers(etag), *cached.headers], cached.body)
+            return
+        scope.setdefault("state", {})["catalog"] = catalog
+        await self.app(scope, receive, _Tagging(scope, send, key, fmt == "json", star, state))
+
+
+class _Tagging:
+    """The handler's send, adding cache headers to a 200 and keeping its JSON body."""
+
+    def __init__(self, scope: Scope, send: Send, key: tuple, store: bool, star: bool,
+                 state: Any) -> None:
+        self.scope, self.send, self.key = scope, send, key
+        self.store, self.star, self.state = store, star, state
+        self.status = 0
+        self.etag = ""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: list[bytes] = []
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if self.status != 200:
+                self.store = False
+                await self.send(message)
+                return
+            # The handler may have moved to a newer catalog (a whole download re-reads it).
+            catalog = self.scope["state"]["catalog"]
+            self.etag = make_etag(catalog.fingerprint, *self.key)
+            if self.star:
+                await _send_simple(self.send, 304, cache_headers(self.etag), b"")
+                return
+            self.headers = [(k, v) for k, v in message.get("headers", [])
+                            if k.decode("latin-1").lower() in _STORED_HEADERS]
+            await self.send({**message, "headers": [*message.get("headers", []),
+                                                    *cache_headers(self.etag)]})
+            return
+        if self.star and self.status == 200:
+            return  # answered 304 above
+        if self.store and message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                self.state.responses.put(self.etag, CachedBody(b"".join(self.chunks), self.headers))
+        await self.send(message)
+
+
+async def _send_simple(send: Send, status: int, headers: list[tuple[bytes, bytes]],
+                       body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,65 @@
+"""One service call per endpoint: from a parsed request to the Document the handler renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.api.deps import Context
+from app.api.params import DataParams
+from app.query import execute as runner
+from app.query.catalog import read_version
+from app.query.spec import QuerySpec
+from app.render.formats import Document
+from app.render.meta import data_meta
+
+
+async def data_document(ctx: Context, params: DataParams) -> Document:
+    """Figures of a data endpoint: one page, or every row of a download read from one cursor."""
+    page = ctx.page
+    if ctx.output.format != "json" and not page.asks("limit") and not page.asks("offset"):
+        return await _download(ctx, params)
+    catalog = await ctx.catalog()
+    spec = params.resolve(catalog)
+    async with ctx.engine.connect() as conn:
+        result = await runner.run(conn, spec, catalog)
+    link = page.next_url(spec.offset, spec.limit, len(result.rows), result.total_rows)
+    return Document(result.rows, data_meta(result, catalog, next_url=link), result.columns,
+                    page.download_name)
+
+
+async def _download(ctx: Context, params: DataParams) -> Document:
+    """Every row in one statement, streamed from a server-side cursor in one snapshot: the data
+    version is read in the same transaction, so the rows and the ETag cannot disagree."""
+    catalog = await ctx.catalog()
+    conn = await _snapshot(ctx.engine)
+    try:
+        version = await read_version(conn)
+        if version != catalog.version:
+            catalog = await ctx.request.app.state.catalogs.at_version(conn, version)
+            ctx.request.scope.setdefault("state", {})["catalog"] = catalog
+        spec: QuerySpec = params.resolve(catalog)
+        streamed = await runner.stream(conn, spec, catalog)
+    except BaseException:
+        await conn.close()
+        raise
+
+    async def rows() -> Any:
+        try:
+            async for row in streamed.rows:
+                yield row
+        finally:
+            await conn.close()
+
+    meta = data_meta(streamed.result, catalog, next_url=None)
+    return Document(rows(), meta, streamed.result.columns, ctx.page.download_name)
+
+
+async def _snapshot(engine: AsyncEngine) -> AsyncConnection:
+    """A connection in a transaction that sees one snapshot of the database."""
+    conn = await engine.connect()
+    if conn.dialect.name == "postgresql":
+        await conn.execution_options(isolation_level="REPEATABLE READ")
+    await conn.begin()
+    return conn

@@ -1,0 +1,174 @@
+"""The parts a dataset is declared from: measures, dimensions, release families, caveats, rules.
+
+A dataset module (seizures.py, encounters.py, overdose_deaths.py) builds one `Dataset` from these.
+Everything that differs between datasets is a value here; the query builder, parser, renderer,
+ingest loader, rollups, snapshot and comparisons read it and never ask a dataset's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table
+
+from app.datasets.time import TimeAxis
+from app.datasets.values import Values
+
+if TYPE_CHECKING:
+    from app.datasets.shapes import Shape
+
+Aggregate = Callable[[Any], Any]  # fact or rollup table -> SQL aggregate expression
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A figure summed over the facts: its SQL, unit and how it may be combined."""
+
+    name: str
+    unit: str
+    description: str
+    aggregate: Aggregate
+    # Stored column this measure sums (rollups keep it); None for one derived from another.
+    column: str | None
+    # A share or a sum across groups may add it up; a rate may not.
+    additive: bool = True
+    integer: bool = False
+    # Significant digits written (the precision of the agency's release), None: as stored.
+    digits: int | None = None
+
+    def present(self, value: Any) -> Any:
+        """The value as responses write it."""
+        if value is None:
+            return None
+        if self.integer:
+            return int(value)
+        return float(f"{float(value):.{self.digits}g}") if self.digits else float(value)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A way to filter and group a dataset: its column, the values users may give, its output."""
+
+    name: str
+    description: str
+    values: Values
+    shape: Shape
+    synonyms: tuple[str, ...] = ()
+    # When neither filtered nor grouped, only these canonical values are read (None: all).
+    default: tuple[Any, ...] | None = None
+    # Filtering by a synonym also says what kind of value is meant (sector: Border Patrol).
+    synonym_scope: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # When grouped but not filtered, only rows meeting this condition are read (deaths: states).
+    grouped: Callable[[Any], Any] | None = None
+    # What each synonym means, for the documentation (e.g. sector: Border Patrol sectors only).
+    synonym_help: Mapping[str, str] = field(default_factory=dict)
+    example: str | None = None
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.synonyms)
+
+    @property
+    def column(self) -> str | None:
+        return self.shape.column
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(output.label for output in self.shape.outputs)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of releases of one layout. Each answers for the dimensions it carries, within the
+    population it covers (`only`: e.g. the Southwest border, or Border Patrol alone)."""
+
+    key: str
+    title: str
+    dimensions: frozenset[str]
+    formats: tuple[str, ...]
+    only: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    exact: bool = True
+    caveat: str | None = None
+
+    def restriction_text(self, dim: str) -> str:
+        return ", ".join(sorted(self.only[dim]))
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """A sentence every answer carries when `applies(spec)` holds."""
+
+    text: str
+    applies: Callable[[Any], bool]
+
+
+Rule = Callable[[Any], None]  # spec -> raise InvalidParameter when the data cannot answer it
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    path: str
+    title: str
+    description: str
+    table: Table
+    rollup_table: Table | None
+    measures: tuple[Measure, ...]
+    dimensions: tuple[Dimension, ...]
+    time: TimeAxis
+    families: tuple[Family, ...]
+    # Column naming a fact's family, where several families share the table.
+    family_column: str | None = None
+    # "month": a release is current for whole months; "cell": for single figures (overdose deaths)
+    revision: str = "month"
+    # Dimensions kept pre-aggregated together (rollups); a rollup is named by joining them.
+    rollups: tuple[tuple[str, ...], ...] = ()
+    # Checks a parsed request must pass (publication rules).
+    rules: tuple[Rule, ...] = ()
+    caveats: tuple[Caveat, ...] = ()
+    # The comparisons endpoint computing shares of this dataset, if any.
+    share_path: str | None = None
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, Dimension] = {}
+        for dim in self.dimensions:
+            for name in dim.names():
+                by_name[name] = dim
+        object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_measure_by_name", {m.name: m for m in self.measures})
+
+    def dimension(self, name: str) -> Dimension | None:
+        return self._by_name.get(name)  # type: ignore[attr-defined]
+
+    def measure(self, name: str) -> Measure | None:
+        return self._measure_by_name.get(name)  # type: ignore[attr-defined]
+
+    @property
+    def measure_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.measures)
+
+    @property
+    def additive_measures(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.measures if m.additive)
+
+    def family(self, key: str) -> Family | None:
+        return next((f for f in self.families if f.key == key), None)
+
+    @property
+    def stored_dimensions(self) -> tuple[Dimension, ...]:
+        """Dimensions with a column of their own in the fact table."""
+        return tuple(d for d in self.dimensions if d.shape.stored)
+
+    @property
+    def fact_key(self) -> tuple[str, ...]:
+        """The columns that identify one figure of a release (besides its period)."""
+        return tuple(d.column for d in self.stored_dimensions)
+
+    @property
+    def stored_measures(self) -> tuple[str, ...]:
+        return tuple(m.column for m in self.measures if m.column)
+
+    def rollup_columns(self, dims: tuple[str, ...] | set[str]) -> frozenset[str]:
+        """The stored columns a rollup must keep to answer for these dimensions."""
+        return frozenset(c for name in dims for c in self.dimension(name).shape.rollup_columns())

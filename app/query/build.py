@@ -1,0 +1,165 @@
+"""One SELECT per request, built from the spec and the registry: aggregation in SQL, the total
+number of groups from a window function, the smallest rollup that holds the request's dimensions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Float, Integer, Select, String, and_, cast, func, literal, null, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from app.datasets import Dataset, Family
+from app.datasets.shapes import Output
+from app.query.catalog import Catalog
+from app.query.spec import QuerySpec
+
+
+class distinct_ids(FunctionElement):
+    """Comma-separated distinct values of an integer column, per group."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(distinct_ids, "postgresql")
+def _distinct_ids_pg(element, compiler, **kw):
+    return f"string_agg(DISTINCT CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
+
+
+@compiles(distinct_ids)
+def _distinct_ids_default(element, compiler, **kw):
+    return f"group_concat(DISTINCT {compiler.process(element.clauses, **kw)})"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The statement and how to read its rows."""
+
+    spec: QuerySpec
+    family: Family
+    statement: Select | None
+    keys: tuple[tuple[str, Output | None], ...]  # output label -> its output (None: the grain)
+    measures: tuple[str, ...]
+    rollup: str | None
+
+
+def rollup_for(dataset: Dataset, used: set[str]) -> str | None:
+    """The name of the smallest rollup keeping every column the request uses, if any."""
+    if dataset.rollup_table is None:
+        return None
+    needed = dataset.rollup_columns(used)
+    fitting = [r for r in dataset.rollups if needed <= dataset.rollup_columns(r)]
+    return ",".join(min(fitting, key=len)) if fitting else None
+
+
+def build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bool = True,
+          measures: tuple[str, ...] | None = None, page: bool = True) -> Plan:
+    """The single SELECT that answers `spec` from `family`."""
+    dataset = spec.dataset
+    rollup = rollup_for(dataset, spec.used) if use_rollups else None
+    fact = dataset.rollup_table if rollup else dataset.table
+    columns: list[Any] = []
+    keys: list[tuple[str, Output | None]] = []
+    joins: dict[Any, Any] = {}
+    group: list[Any] = []
+    for name in spec.group_by:
+        dim = dataset.dimension(name)
+        for output in dim.shape.outputs:
+            expression = output.expression(fact)
+            if output.join is not None:
+                joins.setdefault(output.join, dim.shape.join_on(fact, output.join))
+            columns.append(expression.label(output.label))
+            keys.append((output.label, output))
+            group.append(expression)
+    if spec.grain:
+        expression = dataset.time.grain_expression(spec.grain, fact)
+        columns.append(expression.label(spec.grain))
+        keys.append((spec.grain, None))
+        group.append(expression)
+    wanted = [dataset.measure(m) for m in (measures or dataset.measure_names)]
+    columns.extend(m.aggregate(fact).label(m.name) for m in wanted)
+    columns.extend(_bookkeeping(dataset, fact))
+
+    statement = select(*columns).select_from(fact)
+    for table, on in joins.items():
+        statement = statement.join(table, on)
+    statement = statement.where(*conditions(spec, family, catalog, fact))
+    if rollup:
+        statement = statement.where(fact.c.rollup == rollup)
+    if group:
+        statement = statement.group_by(*group)
+    by_label = {c.name: c for c in columns}
+    order = [(by_label[n].desc() if desc else by_label[n].asc()).nulls_last() for n, desc in spec.sort]
+    sorted_by = {n for n, _ in spec.sort}
+    # tie-break on every key: a total order makes paging stable
+    order += [by_label[label].asc().nulls_last() for label, _ in keys if label not in sorted_by]
+    if order:
+        statement = statement.order_by(*order)
+    if page:
+        statement = statement.limit(spec.limit).offset(spec.offset)
+    return Plan(spec=spec, family=family, statement=statement, keys=tuple(keys),
+                measures=tuple(m.name for m in wanted), rollup=rollup)
+
+
+def _bookkeeping(dataset: Dataset, fact: Any) -> list[Any]:
+    """Counts that say what was summed: rows matched, total groups, and where releases are current
+    cell by cell, the releases and years behind each group."""
+    out = []
+    if dataset.revision == "cell":
+        time = fact.c[dataset.time.column]
+        out += [distinct_ids(fact.c.release_id).label("_releases"),
+                func.count(time.distinct()).label("_years"),
+                func.min(time).label("_first"), func.max(time).label("_last")]
+    out += [func.count().label("_facts"), func.count().over().label("_total")]
+    return out
+
+
+def conditions(spec: QuerySpec, family: Family, catalog: Catalog, fact: Any) -> list[Any]:
+    """WHERE: current figures of the family, the filters, the defaults, the period."""
+    dataset = spec.dataset
+    out = [fact.c.is_current.is_(True)]
+    if dataset.family_column:
+        out.append(fact.c[dataset.family_column] == family.key)
+    for dim in dataset.dimensions:
+        given = spec.filters.get(dim.name)
+        if given is not None:
+            out.append(dim.shape.condition(fact, given.values, catalog))
+        elif dim.name in spec.group_by:
+            if dim.grouped is not None:
+                out.append(dim.grouped(fact))
+        elif dim.default is not None:
+            out.append(dim.shape.condition(fact, dim.default, catalog))
+    out.extend(dataset.time.conditions(spec.period, fact))
+    return out
+
+
+def figure_select(spec: QuerySpec, family: Family, catalog: Catalog, measure: str,
+                  index: int, *, use_rollups: bool = True) -> Select:
+    """One total figure as a row (index, value, bookkeeping), for a batch of figures of any
+    dataset: every select of the batch has the same columns."""
+    dataset = spec.dataset
+    rollup = rollup_for(dataset, spec.used) if use_rollups else None
+    fact = dataset.rollup_table if rollup else dataset.table
+    where = conditions(spec, family, catalog, fact)
+    if rollup:
+        where.append(fact.c.rollup == rollup)
+    if dataset.revision == "cell":
+        time = fact.c[dataset.time.column]
+        cells = [distinct_ids(fact.c.release_id), func.count(time.distinct()), func.min(time),
+                 func.max(time)]
+    else:
+        cells = [cast(null(), String), cast(null(), Integer), cast(null(), Integer),
+                 cast(null(), Integer)]
+    names = ("_releases", "_years", "_first", "_last")
+    aggregate = dataset.measure(measure).aggregate(fact)
+    return (select(literal(index).label("figure"), cast(aggregate, Float).label("value"),
+                   func.count().label("_facts"), *(c.label(n) for c, n in zip(cells, names, strict=True)))
+            .select_from(fact).where(and_(*where)))
+
+
+def figure_plan(spec: QuerySpec, family: Family, measure: str) -> Plan:
+    """How to read a figure's row (no statement of its own: it runs in a batch)."""
+    return Plan(spec=spec, family=family, statement=None, keys=(), measures=(measure,), rollup=None)

@@ -1,0 +1,238 @@
+"""Rows of a plan shaped for responses, and what describes them: the months summed, whether the
+request is complete, the releases behind the figures and the caveats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app import periods
+from app.datasets import Family
+from app.query.build import Plan
+from app.query.catalog import Catalog, ReleaseInfo
+from app.query.sources import describe_value, requested_periods, wanted_values
+from app.query.spec import QuerySpec
+
+
+@dataclass(frozen=True)
+class Summed:
+    """The months (or years) whose figures an answer adds up."""
+
+    first: dt.date
+    last: dt.date
+    count: int
+    unit: str  # "month" or "year"
+
+    def document(self) -> dict[str, Any]:
+        if self.unit == "year":
+            return {"first_year": self.first.year, "last_year": self.last.year, "years": self.count}
+        return {"first_month": f"{self.first:%Y-%m}", "last_month": f"{self.last:%Y-%m}",
+                "months": self.count}
+
+
+@dataclass
+class QueryResult:
+    """Figures and everything needed to describe them."""
+
+    spec: QuerySpec
+    family: Family
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    total_rows: int
+    releases: list[ReleaseInfo]
+    coverage: tuple[dt.date, dt.date] | None
+    complete: bool
+    summed: Summed | None = None
+    months: tuple[dt.date, ...] = ()  # monthly data: every month the figures add up
+    requested: tuple[dt.date, ...] = ()
+    caveats: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Shaper:
+    """Turns one plan's raw rows into response rows, keeping what meta needs as it goes."""
+
+    plan: Plan
+    catalog: Catalog
+    usable: frozenset[dt.date]
+    first: int | None = None
+    last: int | None = None
+    releases: set[int] = field(default_factory=set)
+    total: int = 0
+    has_data: bool = False
+
+    @classmethod
+    def for_plan(cls, plan: Plan, catalog: Catalog) -> Shaper:
+        spec = plan.spec
+        key = plan.family.key
+        if spec.dataset.revision == "month":
+            carrying = catalog.months_carrying(key, wanted_values(spec))
+        else:
+            carrying = catalog.coverage(key)
+        return cls(plan, catalog, frozenset(m for m in carrying if spec.period.contains(m)))
+
+    def row(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        plan, spec = self.plan, self.plan.spec
+        dataset = spec.dataset
+        self.total = raw["_total"]
+        facts = raw["_facts"]
+        if facts:
+            self.has_data = True
+        if dataset.revision == "cell":
+            if raw["_releases"]:
+                self.releases.update(int(x) for x in str(raw["_releases"]).split(","))
+            if facts:
+                self.first = min(self.first or raw["_first"], raw["_first"])
+                self.last = max(self.last or raw["_last"], raw["_last"])
+        row: dict[str, Any] = {}
+        for label, output in plan.keys:
+            value = raw[label]
+            if output is None:
+                row[label] = dataset.time.format_key(label, value)
+            else:
+                row[label] = output.present(value) if output.present and value is not None else value
+        for name in plan.measures:
+            # No published row is no data (null), never a zero: only a published zero is 0.
+            row[name] = dataset.measure(name).present(raw[name]) if facts else None
+        if spec.grain:
+            row["period_complete"] = self.usable.issuperset(
+                dataset.time.grain_periods(spec.grain, raw[spec.grain]))
+        return row
+
+
+def output_columns(plan: Plan) -> list[str]:
+    columns = [label for label, _ in plan.keys]
+    columns.extend(plan.measures)
+    if plan.spec.grain:
+        columns.append("period_complete")
+    return columns
+
+
+def finish(shaper: Shaper, rows: list[dict[str, Any]], raw_rows: Iterable[Mapping[str, Any]] | None,
+           ) -> QueryResult:
+    """Everything a response says about its rows, once the rows are shaped."""
+    plan, catalog = shaper.plan, shaper.catalog
+    spec, family = plan.spec, plan.family
+    dataset = spec.dataset
+    coverage_months = catalog.current.get(family.key, {})
+    covered = sorted(coverage_months)
+    requested = requested_periods(spec, catalog, family)
+    if dataset.revision == "month":
+        if shaper.has_data:
+            shaper.releases.update(coverage_months[m] for m in shaper.usable)
+        complete = bool(requested) and all(m in shaper.usable for m in requested)
+        summed_months = sorted(shaper.usable) if shaper.has_data else []
+        summed = (Summed(summed_months[0], summed_months[-1], len(summed_months), "month")
+                  if summed_months else None)
+    else:
+        complete = _cells_complete(spec, list(raw_rows or ()), requested)
+        summed_months = []
+        summed = _years_summed(spec, covered, shaper.first, shaper.last)
+    result = QueryResult(
+        spec=spec, family=family, columns=output_columns(plan), rows=rows,
+        total_rows=shaper.total,
+        releases=[catalog.release_by_id[i] for i in sorted(shaper.releases)
+                  if i in catalog.release_by_id],
+        coverage=(covered[0], covered[-1]) if covered else None, complete=complete,
+        summed=summed, months=tuple(summed_months), requested=tuple(requested))
+    result.caveats = caveats(result, catalog)
+    return result
+
+
+def _years_summed(spec: QuerySpec, covered: list[dt.date], first: int | None,
+                  last: int | None) -> Summed | None:
+    if first is None or last is None:
+        return None
+    years = [m for m in covered if first <= m.year <= last and spec.period.contains(m)]
+    return Summed(dt.date(first, 1, 1), dt.date(last, 1, 1), len(years), "year") if years else None
+
+
+def _cells_complete(spec: QuerySpec, raw_rows: list[Mapping[str, Any]],
+                    requested: list[dt.date]) -> bool:
+    """Every requested year has a published figure in every row (a cell is either published or
+    not: these files leave nothing out for being zero)."""
+    years = {m.year for m in requested}
+    if not years or not raw_rows or any(r["_facts"] == 0 for r in raw_rows):
+        return False
+    if spec.grain:
+        seen: dict[tuple, set[int]] = {}
+        for r in raw_rows:
+            seen.setdefault(tuple(r[k] for k in spec.group_by), set()).add(int(r[spec.grain]))
+        return all(found >= years for found in seen.values())
+    return all(r["_years"] == len(years) for r in raw_rows)
+
+
+# --- caveats ------------------------------------------------------------------------------------
+
+def caveats(result: QueryResult, catalog: Catalog) -> list[str]:
+    spec, family = result.spec, result.family
+    dataset = spec.dataset
+    monthly = dataset.time.unit == "month"
+    notes = list(spec.notes)
+    if family.caveat:
+        notes.append(family.caveat)
+    if dataset.revision == "month":
+        notes.extend(_carrying_notes(spec, family, catalog, result.requested))
+    summed = result.summed
+    if monthly and not spec.period.is_bounded() and summed is not None:
+        notes.append(f"No period was given: the figures add up {summed.first:%Y-%m}.."
+                     f"{summed.last:%Y-%m} ({summed.count} months), every month {family.key} "
+                     "covers.")
+    covered = catalog.coverage(family.key)
+    if covered and monthly and covered[-1].month != 9:
+        last = covered[-1]
+        partial_fy = periods.fiscal_year_of(last)
+        partial = [m for m in covered if periods.fiscal_year_of(m) == partial_fy]
+        if not spec.period.is_bounded() or any(spec.period.contains(m) for m in partial):
+            notes.append(f"FY{partial_fy} is partial in {family.key}: data run through {last:%Y-%m} "
+                         f"({len(partial)} of its 12 months).")
+    rows = result.rows
+    if rows and all(all(r.get(m.name) is None for m in dataset.measures) for r in rows):
+        notes.append("No published figure matches this selection: the releases hold none for "
+                     "it, so the figures are null (no data), not zero (see /datasets for what each "
+                     "release family covers).")
+    if result.complete is False:
+        unit = dataset.time.unit
+        notes.append(f"The data do not cover every requested {unit}; figures are for the {unit}s "
+                     "that are covered (see meta.period).")
+    if spec.grain and any(r.get("period_complete") is False for r in rows):
+        notes.append("Rows with period_complete=false cover only part of their period.")
+    notes.extend(c.text for c in dataset.caveats if c.applies(spec))
+    return list(dict.fromkeys(notes))
+
+
+def _carrying_notes(spec: QuerySpec, family: Family, catalog: Catalog,
+                    requested: tuple[dt.date, ...]) -> list[str]:
+    """For each requested value that keeps the answer from covering every requested month and is
+    published by some families only (or dropped by some releases): who publishes it, when."""
+    notes = []
+    covered = catalog.current.get(family.key, {})
+    loaded = [f for f in spec.dataset.families if f.key in catalog.sources_loaded()]
+    for dim, values in wanted_values(spec).items():
+        for value in values:
+            held = set(catalog.months_carrying(family.key, {dim: (value,)}))
+            missing = [m for m in requested if m not in held]
+            specific = any(dim in f.dimensions and value not in catalog.carried(f.key, dim)
+                           for f in loaded)
+            dropped = any(m in covered for m in missing)
+            if not missing or not (specific or dropped):
+                continue
+            holders = [f"{f.key}, which covers {spans(months)}" for f in loaded
+                       if (months := catalog.months_carrying(f.key, {dim: (value,)}))]
+            what = f"{dim.replace('_', ' ')} {describe_value(spec, catalog, dim, value)!r}"
+            notes.append(f"{what} is published only in {'; and '.join(holders)}." if holders
+                         else f"{what} is published by no loaded release family.")
+    return notes
+
+
+def spans(months: list[dt.date]) -> str:
+    """Consecutive months as ranges: 2019-10..2023-09, 2024-01..2024-03."""
+    runs: list[list[dt.date]] = []
+    for month in months:
+        if runs and periods.next_month(runs[-1][-1]) == month:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return ", ".join(f"{r[0]:%Y-%m}..{r[-1]:%Y-%m}" for r in runs)

@@ -1,0 +1,1 @@
+"""Presentation: meta blocks, documents and the renderers that write them (JSON, CSV, NDJSON)."""
