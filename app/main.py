@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.api import claims, comparisons, data, health, reference
+from app.api import claims, comparisons, data, health, pages, reference
 from app.api.respond import CachedResponses
 from app.catalog import CatalogCache
 from app.claims.registry import registry
@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=API_DESCRIPTION,
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served offline by app.api.pages
+        redoc_url=None,
     )
     app.state.settings = settings
     app.include_router(data.router)
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(comparisons.router)
     app.include_router(claims.router)
     app.include_router(health.router)
+    pages.install(app)
     _install_error_handlers(app)
     app.add_middleware(CachedResponses)  # innermost: cached bodies skip routing and validation
     app.add_middleware(GZipMiddleware, minimum_size=1000)
