@@ -47,9 +47,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# Module scope: each test module imports these fixtures, which makes one fixture per module, and
+# Playwright's sync API runs one instance at a time; pytest ends a module's before the next starts.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium, headless, launched once; skip (or fail in CI) when it is missing."""
+    """Debian's Chromium, headless, launched once per module; skip (or fail in CI) when missing."""
     required = os.environ.get(REQUIRE_ENV, "").strip() not in {"", "0", "false", "no"}
     try:
         from playwright.sync_api import sync_playwright
@@ -65,7 +67,7 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(chromium: Any, loaded_url: str) -> Iterator[str]:
     """`borderstats serve` on the loaded database: its base URL (http://127.0.0.1:PORT)."""
     port = free_port()

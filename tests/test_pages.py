@@ -26,7 +26,7 @@ def test_a_browser_gets_the_dashboard(client):
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "Accept" in response.headers["vary"]
-    assert '<script type="module" src="/static/app.js"></script>' in response.text
+    assert '<script type="module" async src="/static/app.js"></script>' in response.text
     assert '<select id="drug" name="drug" disabled></select>' in response.text
 
 

@@ -6,13 +6,15 @@ script, style or event handler, no CDN), so the documentation and the dashboard 
 
 from __future__ import annotations
 
+import gzip
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
 from starlette.types import Scope
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -22,6 +24,7 @@ REDOC_PATH = "/redoc"
 # Vendored libraries live in folders named with their version: a new version is a new URL.
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+COMPRESSIBLE = {".js", ".css", ".svg", ".html", ".txt", ".md"}
 
 router = APIRouter()
 
@@ -94,14 +97,37 @@ async def redoc() -> HTMLResponse:
 
 
 class WebFiles(StaticFiles):
-    """app/web over HTTP: vendored libraries cached for a year, the app's own files revalidated."""
+    """app/web over HTTP: vendored libraries cached for a year, the app's own files revalidated.
+
+    Text files go out gzipped when the client accepts it, compressed once per file version and
+    kept: compressing d3 and Plot on every request cost more than the rest of a page load.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._gzipped: dict[tuple[str, str], bytes] = {}
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
-        if response.status_code in (200, 304):
-            vendored = Path(path).parts[:1] == ("vendor",)
-            response.headers["Cache-Control"] = IMMUTABLE if vendored else REVALIDATE
-        return response
+        if response.status_code not in (200, 304):
+            return response
+        vendored = Path(path).parts[:1] == ("vendor",)
+        response.headers["Cache-Control"] = IMMUTABLE if vendored else REVALIDATE
+        if Path(path).suffix not in COMPRESSIBLE or not isinstance(response, FileResponse):
+            return response
+        response.headers["Vary"] = "Accept-Encoding"
+        headers = Headers(scope=scope)
+        if "gzip" not in headers.get("accept-encoding", "").lower():
+            return response
+        etag = response.headers["etag"].rstrip('"') + '-gzip"'
+        out = {"Cache-Control": response.headers["Cache-Control"], "ETag": etag, "Vary": "Accept-Encoding",
+               "Content-Type": response.headers["content-type"]}
+        if etag in headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=out)
+        key = (path, etag)
+        if key not in self._gzipped:
+            self._gzipped[key] = gzip.compress(Path(response.path).read_bytes(), compresslevel=9, mtime=0)
+        return Response(self._gzipped[key], headers={**out, "Content-Encoding": "gzip"})
 
 
 def install(app: FastAPI) -> None:

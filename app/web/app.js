@@ -151,6 +151,7 @@ async function load() {
     }
   }));
   if (mine !== generation) return; // a newer selection is on its way
+  if (firstRender) performance.mark("dashboard-figures");
   for (const { panel, url, doc, error } of results) {
     answers.set(panel.id, { url, doc, error });
     draw(panel);
@@ -169,8 +170,17 @@ function redrawAll() {
   for (const panel of PANELS) if (answers.has(panel.id)) draw(panel);
 }
 
+// The module runs as soon as it arrives (async) to start its requests early; the page and the
+// deferred chart libraries are there once DOMContentLoaded has fired.
+const documentReady = new Promise((resolve) => {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", resolve, { once: true });
+  else resolve();
+});
+
 async function main() {
-  const [claims, drugs, datasets] = await Promise.all([getJson("/claims"), getJson("/drugs"), getJson("/datasets")]);
+  const catalogs = Promise.all([getJson("/claims"), getJson("/drugs"), getJson("/datasets")]);
+  const [[claims, drugs, datasets]] = await Promise.all([catalogs, documentReady]);
+  performance.mark("dashboard-catalogs");
   const claimsList = $("#claims-list");
   const article = renderClaims(claimsList, claims);
   if (article) $("#claims-source").textContent = `${article.publication}, ${article.date}: ${article.topic}.`;
@@ -209,7 +219,8 @@ async function main() {
   await load();
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
+  await documentReady;
   announce(`The dashboard could not load its data: ${error.message}`);
   document.documentElement.dataset.ready = "error";
 });
