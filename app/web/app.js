@@ -141,6 +141,7 @@ function draw(panel) {
 async function load() {
   const mine = ++generation;
   document.documentElement.removeAttribute("data-ready");
+  announce(`Loading ${context.drugName(state.drug)}, fiscal year ${state.fiscalYear}…`);
   const results = await Promise.all(PANELS.map(async (panel) => {
     const url = panel.url(state);
     try {
@@ -181,9 +182,6 @@ async function main() {
   const catalogs = Promise.all([getJson("/claims"), getJson("/drugs"), getJson("/datasets")]);
   const [[claims, drugs, datasets]] = await Promise.all([catalogs, documentReady]);
   performance.mark("dashboard-catalogs");
-  const claimsList = $("#claims-list");
-  const article = renderClaims(claimsList, claims);
-  if (article) $("#claims-source").textContent = `${article.publication}, ${article.date}: ${article.topic}.`;
   drugNames = new Map(drugs.data.map((d) => [d.slug, d.name]));
   const years = seizureFiscalYears(datasets);
   const defaults = {
@@ -216,7 +214,10 @@ async function main() {
     clearTimeout(pending);
     pending = setTimeout(redrawAll, 150);
   });
-  await load();
+  const charts = load(); // the charts' requests go out first; the claims are drawn meanwhile
+  const article = renderClaims($("#claims-list"), claims);
+  if (article) $("#claims-source").textContent = `${article.publication}, ${article.date}: ${article.topic}.`;
+  await charts;
 }
 
 main().catch(async (error) => {
