@@ -283,3 +283,36 @@ def test_the_phone_layout_fits_390_pixels_and_both_screenshots_are_written(visit
     check_charts(seen, "fentanyl", 2021)
     path = screenshot(seen.page, f"dashboard-phone-{backend}.png")
     assert path.stat().st_size > 10_000
+
+
+CONTRAST = """() => {
+  const rgb = (text) => text.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => {
+    const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  };
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const color = rgb(getComputedStyle(e).backgroundColor);
+      if (color.length < 4 || color[3] > 0) return color.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  const selector = "h1, h2, h3, h4, h5, p, a, span, label, select, summary, th, td, dt, dd, li, q, strong";
+  for (const element of document.querySelectorAll(selector)) {
+    const own = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || element.closest("svg") || !element.getClientRects().length) continue;
+    const [fg, bg] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))];
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) low.push(`${element.tagName.toLowerCase()}.${element.className}: ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def test_every_text_has_at_least_4_5_to_1_contrast(visit):
+    seen = open_dashboard(visit, "?drug=fentanyl&fiscal_year=2026")
+    page = seen.page
+    page.eval_on_selector_all("details", "els => els.forEach(e => { e.open = true; })")
+    assert page.evaluate(CONTRAST) == []
