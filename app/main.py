@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.api.http_cache import HttpCache, ResponseCache
-from app.api.routes import claims, comparisons, data, health, reference
+from app.api.routes import claims, comparisons, data, health, pages, reference
 from app.claims.registry import registry
 from app.config import Settings, get_settings
 from app.db import make_async_engine, urls_from_settings
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=API_DESCRIPTION,
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served offline by app.api.routes.pages
+        redoc_url=None,
     )
     app.state.settings = settings
     app.include_router(data.router)
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(comparisons.router)
     app.include_router(claims.router)
     app.include_router(health.router)
+    pages.install(app)
     _install_error_handlers(app)
     app.add_middleware(HttpCache)  # innermost: cached bodies skip routing and validation
     app.add_middleware(GZipMiddleware, minimum_size=1000)

@@ -151,11 +151,11 @@ class SqliteFiles:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
-    """Fold every "Postgres runs skipped" into one summary line (not one line per test)."""
+    """Fold every "Postgres runs skipped" (and "browser tests skipped") into one summary line each."""
     report = yield
     if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
         reason = str(report.longrepr[2])
-        if "Postgres runs skipped" in reason:
+        if "Postgres runs skipped" in reason or "browser tests skipped" in reason:
             report.longrepr = (__file__, None, reason)
     return report
 
