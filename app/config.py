@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         "database again (0: every request asks).",
     )
     cache_entries: int = Field(default=1024, ge=0, validation_alias="BORDERSTATS_CACHE_ENTRIES")
+    max_file_mb: float = Field(
+        default=200.0, gt=0, le=100_000, validation_alias="BORDERSTATS_MAX_FILE_MB",
+        description="`borderstats ingest` refuses a file larger than this (official files are a "
+        "few MB; the limit keeps a wrong path such as /dev/zero from filling memory).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -9,6 +9,8 @@ so they are never out of step with the facts.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, delete, func, insert, literal, select
@@ -56,10 +58,31 @@ def best_rollup(dataset: str, used: set[str]) -> Rollup | None:
 
 def rebuild(conn: Connection, dataset: str) -> None:
     """Replace a dataset's rollups with sums of its current facts."""
-    if dataset not in TABLES:
+    if dataset in TABLES:
+        _replace(conn, dataset, [])
+
+
+def refresh(conn: Connection, dataset: str, source: str | None, periods: Iterable[dt.date]) -> None:
+    """Rebuild only the rollup rows of `periods` (of one encounter `source`): what a release changed.
+
+    Rollup rows are sums of the current facts of one month (and source), so the rows of other
+    months and sources stay exact."""
+    months = sorted(set(periods))
+    if dataset not in TABLES or not months:
         return
+    fact, table, _ = TABLES[dataset]
+    scope = []
+    for columns in (fact.c, table.c):
+        where = [columns.period.in_(months)]
+        if source is not None and "source" in columns:
+            where.append(columns.source == source)
+        scope.append(where)
+    _replace(conn, dataset, scope[0], scope[1])
+
+
+def _replace(conn: Connection, dataset: str, fact_where: list, rollup_where: list | None = None) -> None:
     fact, table, measures = TABLES[dataset]
-    conn.execute(delete(table))
+    conn.execute(delete(table).where(*(rollup_where or [])))
     carried = ["release_id", "period", "fiscal_year"] + (["source"] if "source" in fact.c else [])
     for rollup in ROLLUPS[dataset]:
         kept = [COLUMN.get(d, d) for d in sorted(rollup.dimensions)]
@@ -67,7 +90,7 @@ def rebuild(conn: Connection, dataset: str) -> None:
         query = (
             select(literal(rollup.key), literal(True), *keys,
                    *(func.sum(fact.c[m]) for m in measures))
-            .where(fact.c.is_current.is_(True))
+            .where(fact.c.is_current.is_(True), *fact_where)
             .group_by(*keys)
         )
         conn.execute(insert(table).from_select(

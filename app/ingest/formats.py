@@ -1,18 +1,20 @@
 """Every official file format the ingest reads: its header, its dataset and how a row parses.
 
-A format is recognised by its header alone (see ../shared/data/FORMATS.md). Each parser turns one
-row into a typed record with canonical values; the loader resolves areas and drugs to ids.
+A format is recognised by its header alone (see ../shared/data/FORMATS.md). Each parser converts a
+file's text columns into the dataset's typed columns (OUTPUT_COLUMNS), one distinct value at a time;
+the loader resolves areas and drugs to ids.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
+
+import polars as pl
 
 from app.ingest import normalize as n
-from app.ingest.errors import FieldError
+from app.ingest.columns import Columns
 
 
 class AreaRef(NamedTuple):
@@ -25,43 +27,36 @@ class AreaRef(NamedTuple):
     state_hint: str | None = None
 
 
-class SeizureRecord(NamedTuple):
-    period: dt.date
-    fiscal_year: int
-    area: AreaRef
-    component: str
-    region: str
-    land_filter: str
-    drug: str
-    event_count: int
-    quantity_lbs: float
+@dataclass(frozen=True)
+class ParseOptions:
+    """What a parse may accept beyond the format itself."""
+
+    known_states: frozenset[str] | None = None  # None: any 2-letter code
 
 
-class EncounterRecord(NamedTuple):
-    period: dt.date
-    fiscal_year: int
-    component: str | None
-    region: str | None
-    area: AreaRef | None
-    state: str | None
-    demographic: str | None
-    citizenship: str | None
-    title_of_authority: str | None
-    encounter_type: str | None
-    encounter_count: int
+Parser = Callable[[Columns, ParseOptions], None]
+
+# The converted columns every parsed frame of a dataset has (besides `line`), and their types.
+AREA_COLUMNS = {"area_name": pl.String, "area_kind": pl.String, "area_component": pl.String,
+                "area_abbreviation": pl.String, "area_state_hint": pl.String}
+OUTPUT_COLUMNS: dict[str, dict[str, pl.DataType]] = {
+    "seizures": {"period": pl.Date, "fiscal_year": pl.Int64, **AREA_COLUMNS,
+                 "component": pl.String, "region": pl.String, "land_filter": pl.String,
+                 "drug": pl.String, "event_count": pl.Int64, "quantity_lbs": pl.Float64},
+    "encounters": {"period": pl.Date, "fiscal_year": pl.Int64, "component": pl.String,
+                   "region": pl.String, **AREA_COLUMNS, "state": pl.String,
+                   "demographic": pl.String, "citizenship": pl.String,
+                   "title_of_authority": pl.String, "encounter_type": pl.String,
+                   "encounter_count": pl.Int64},
+    "overdose_deaths": {"year": pl.Int64, "state": pl.String, "category": pl.String,
+                        "sex": pl.String, "deaths": pl.Int64, "rate": pl.Float64},
+}
+MEASURES = {"event_count", "quantity_lbs", "encounter_count", "deaths", "rate"}
 
 
-class DeathRecord(NamedTuple):
-    year: int
-    state: str | None
-    category: str
-    sex: str
-    deaths: int
-    rate: float | None
-
-
-Row = dict[str, str]
-Parser = Callable[[Row, dict[str, Any]], NamedTuple]
+def record_key_columns(dataset: str) -> list[str]:
+    """The columns that identify a figure in a release (everything but the measures)."""
+    return [c for c in OUTPUT_COLUMNS[dataset] if c not in MEASURES and c != "fiscal_year"]
 
 
 @dataclass(frozen=True)
@@ -74,13 +69,15 @@ class FileFormat:
     publisher: str
     origin_url: str
     columns: tuple[str, ...]
-    parse: Parser
+    parse: Parser | None = None
     grain: str = "month"
     optional: frozenset[str] = field(default_factory=frozenset)
     dimensions: tuple[str, ...] = ()
     # Releases sharing a revision key describe the same figures: a newer one revises an older.
     revision_key: str = ""
     sheet: str | None = None
+    year_column: str = ""  # the column a period's year comes from (named by the date checks)
+    month_column: str = ""
 
     def header_key(self) -> tuple[str, ...]:
         return tuple(header_cell(c) for c in self.columns)
@@ -89,13 +86,6 @@ class FileFormat:
 def header_cell(text: object) -> str:
     """Normalise a header cell for matching: BOM, line breaks, spacing and case don't count."""
     return n.squash(str(text or "").replace("\ufeff", "")).casefold()
-
-
-def _get(row: Row, column: str, convert: Callable[[str], Any]) -> Any:
-    try:
-        return convert(row[column])
-    except ValueError as exc:
-        raise FieldError(column, str(exc)) from None
 
 
 def _area_from_aor(raw: str, component: str, abbreviation: str | None = None) -> AreaRef:
@@ -122,7 +112,7 @@ def _area_from_ohss_sector(raw: str) -> AreaRef:
     text = n.squash(raw)
     place, _, state = text.rpartition(",")
     if not place or len(state.strip()) != 2:
-        raise ValueError(f"sector {raw!r} is not of the form 'Rio Grande Valley, TX'")
+        raise ValueError(f"sector {n.shown(raw)} is not of the form 'Rio Grande Valley, TX'")
     return AreaRef(
         name=f"{n.fits(n.title_case_area(place), n.AREA_NAME_LENGTH - 7, 'sector')} Sector",
         kind="sector",
@@ -131,26 +121,67 @@ def _area_from_ohss_sector(raw: str) -> AreaRef:
     )
 
 
+# --- shared steps ------------------------------------------------------------------------------
+
+def _coded(cols: Columns, column: str, table: dict[str, str], what: str, out: str) -> None:
+    cols.convert(column, lambda v: n.lookup(table, v, what), out, pl.String)
+
+
+def _count(cols: Columns, column: str, out: str, limit: int, what: str) -> None:
+    cols.convert(column, lambda v: n.at_most(n.count(v), limit, what), out, pl.Int64)
+
+
+def _fiscal_period(cols: Columns, year_column: str, month_column: str,
+                   month: Callable[[str], int] = n.month_abbreviation) -> None:
+    cols.convert(year_column, n.fiscal_year, "fiscal_year", pl.Int64)
+    cols.convert(month_column, month, "__month", pl.Int64)
+    fy, number = pl.col("fiscal_year"), pl.col("__month")
+    cols.frame = cols.frame.with_columns(
+        pl.date(pl.when(number >= 10).then(fy - 1).otherwise(fy), number, 1).alias("period"))
+
+
+def _area(cols: Columns, column: str, abbreviation_column: str | None) -> None:
+    if abbreviation_column:
+        cols.convert(abbreviation_column, _abbreviation, "area_abbreviation", pl.String)
+    else:
+        cols.frame = cols.frame.with_columns(pl.lit(None, pl.String).alias("area_abbreviation"))
+    cols.frame = cols.frame.with_columns(pl.col("area_abbreviation").fill_null("").alias("__abbv"))
+    cols.derive([cols.raw(column), "component", "__abbv"],
+                lambda raw, component, abbv: tuple(_area_from_aor(raw, component, abbv or None))[:3],
+                {"area_name": pl.String, "area_kind": pl.String, "area_component": pl.String},
+                column=column)
+    cols.frame = cols.frame.with_columns(pl.lit(None, pl.String).alias("area_state_hint"))
+
+
+def _no_area(cols: Columns) -> None:
+    cols.frame = cols.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in AREA_COLUMNS)
+
+
+def _encountered(cols: Columns, citizenship_column: str, family: str) -> None:
+    """What every CBP encounter layout records: who, under which title, how many."""
+    _coded(cols, "Demographic", n.DEMOGRAPHICS, "demographic", "demographic")
+    cols.convert(citizenship_column, lambda v: n.family_catch_all(n.citizenship(v), family),
+                 "citizenship", pl.String)
+    _coded(cols, "Title of Authority", n.TITLES, "title", "title_of_authority")
+    _count(cols, "Encounter Count", "encounter_count", n.MAX_ENCOUNTERS, "encounter count")
+
+
+def _constant(cols: Columns, **values: str | None) -> None:
+    cols.frame = cols.frame.with_columns(pl.lit(v, pl.String).alias(k) for k, v in values.items())
+
+
 # --- CBP nationwide drug seizures ---------------------------------------------------------------
 
-def _parse_seizure(row: Row, _ctx: dict[str, Any]) -> SeizureRecord:
-    fy = _get(row, "FY", n.fiscal_year)
-    month = _get(row, "Month (abbv)", n.month_abbreviation)
-    component = _get(row, "Component", lambda v: n.lookup(n.COMPONENTS, v, "component"))
-    abbreviation = _get(row, "AOR (Abbv)", _abbreviation) if "AOR (Abbv)" in row else None
-    area = _get(row, "Area of Responsibility", lambda v: _area_from_aor(v, component, abbreviation))
-    drug = _get(row, "Drug Type", _drug_name)
-    return SeizureRecord(
-        period=n.fiscal_month_start(fy, month),
-        fiscal_year=fy,
-        area=area,
-        component=component,
-        region=_get(row, "Region", lambda v: n.lookup(n.REGIONS, v, "region")),
-        land_filter=_get(row, "Land Filter", lambda v: n.lookup(n.LAND_FILTERS, v, "land filter")),
-        drug=drug,
-        event_count=_get(row, "Count of Event", n.count),
-        quantity_lbs=_get(row, "Sum Qty (lbs)", n.quantity),
-    )
+def _parse_seizure(cols: Columns, _options: ParseOptions) -> None:
+    _fiscal_period(cols, "FY", "Month (abbv)")
+    _coded(cols, "Component", n.COMPONENTS, "component", "component")
+    _area(cols, "Area of Responsibility", "AOR (Abbv)" if cols.has("AOR (Abbv)") else None)
+    cols.convert("Drug Type", _drug_name, "drug", pl.String)
+    _coded(cols, "Region", n.REGIONS, "region", "region")
+    _coded(cols, "Land Filter", n.LAND_FILTERS, "land filter", "land_filter")
+    _count(cols, "Count of Event", "event_count", n.MAX_EVENTS, "event count")
+    cols.convert("Sum Qty (lbs)", lambda v: n.at_most(n.quantity(v), n.MAX_POUNDS, "quantity (lbs)"),
+                 "quantity_lbs", pl.Float64)
 
 
 def _drug_name(raw: str) -> str:
@@ -162,78 +193,42 @@ def _drug_name(raw: str) -> str:
 
 # --- CBP encounters (three layouts) -------------------------------------------------------------
 
-def _period(row: Row, month_column: str = "Month (abbv)") -> tuple[int, dt.date]:
-    fy = _get(row, "Fiscal Year", n.fiscal_year)
-    month = _get(row, month_column, n.month_abbreviation)
-    return fy, n.fiscal_month_start(fy, month)
+def _parse_sw_encounter(cols: Columns, _options: ParseOptions) -> None:
+    _fiscal_period(cols, "Fiscal Year", "Month (abbv)")
+    _coded(cols, "Component", n.COMPONENTS, "component", "component")
+    _coded(cols, "Encounter Type", n.ENCOUNTER_TYPES, "encounter type", "encounter_type")
+    _encountered(cols, "Citizenship Grouping", "cbp-sw-encounters")
+    _constant(cols, region="Southwest Border", state=None)
+    _no_area(cols)
 
 
-def _coded(row: Row, column: str, table: dict[str, str], what: str) -> str:
-    return _get(row, column, lambda v: n.lookup(table, v, what))
+def _parse_state_encounter(cols: Columns, options: ParseOptions) -> None:
+    _fiscal_period(cols, "Fiscal Year", "Month (abbv)")
+    _coded(cols, "Land Border Region", n.REGIONS, "region", "region")
+    cols.convert("State", lambda v: n.state_code(v, options.known_states), "state", pl.String)
+    _encountered(cols, "Citizenship", "cbp-state-encounters")
+    _constant(cols, component=None, encounter_type=None)
+    _no_area(cols)
 
 
-def _encountered(row: Row, citizenship_column: str, family: str) -> dict[str, Any]:
-    """What every CBP encounter layout records: who, under which title, how many."""
-    return {
-        "demographic": _coded(row, "Demographic", n.DEMOGRAPHICS, "demographic"),
-        "citizenship": n.family_catch_all(_get(row, citizenship_column, n.citizenship), family),
-        "title_of_authority": _coded(row, "Title of Authority", n.TITLES, "title"),
-        "encounter_count": _get(row, "Encounter Count", n.count),
-    }
+def _parse_aor_encounter(cols: Columns, _options: ParseOptions) -> None:
+    _fiscal_period(cols, "Fiscal Year", "Month (abbv)")
+    _coded(cols, "Component", n.COMPONENTS, "component", "component")
+    _coded(cols, "Land Border Region", n.REGIONS, "region", "region")
+    _area(cols, "Area of Responsibility", "AOR (Abbv)")
+    _coded(cols, "Encounter Type", n.ENCOUNTER_TYPES, "encounter type", "encounter_type")
+    _encountered(cols, "Citizenship", "cbp-aor-encounters")
+    _constant(cols, state=None)
 
 
-def _parse_sw_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
-    fy, period = _period(row)
-    return EncounterRecord(
-        period=period, fiscal_year=fy,
-        component=_coded(row, "Component", n.COMPONENTS, "component"),
-        region="Southwest Border", area=None, state=None,
-        encounter_type=_coded(row, "Encounter Type", n.ENCOUNTER_TYPES, "encounter type"),
-        **_encountered(row, "Citizenship Grouping", "cbp-sw-encounters"),
-    )
-
-
-def _parse_state_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
-    fy, period = _period(row)
-    return EncounterRecord(
-        period=period, fiscal_year=fy, component=None,
-        region=_coded(row, "Land Border Region", n.REGIONS, "region"),
-        area=None, state=_get(row, "State", n.state_code), encounter_type=None,
-        **_encountered(row, "Citizenship", "cbp-state-encounters"),
-    )
-
-
-def _parse_aor_encounter(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
-    fy, period = _period(row)
-    component = _coded(row, "Component", n.COMPONENTS, "component")
-    abbreviation = _get(row, "AOR (Abbv)", _abbreviation)
-    return EncounterRecord(
-        period=period, fiscal_year=fy, component=component,
-        region=_coded(row, "Land Border Region", n.REGIONS, "region"),
-        area=_get(row, "Area of Responsibility",
-                  lambda v: _area_from_aor(v, component, abbreviation)),
-        state=None,
-        encounter_type=_coded(row, "Encounter Type", n.ENCOUNTER_TYPES, "encounter type"),
-        **_encountered(row, "Citizenship", "cbp-aor-encounters"),
-    )
-
-
-def _parse_ohss_sector(row: Row, _ctx: dict[str, Any]) -> EncounterRecord:
-    fy = _get(row, "Fiscal Year", n.fiscal_year)
-    month = _get(row, "Month", n.ohss_month)
-    return EncounterRecord(
-        period=n.fiscal_month_start(fy, month),
-        fiscal_year=fy,
-        component="USBP",
-        region=_get(row, "Region", lambda v: n.lookup(n.REGIONS, v, "region")),
-        area=_get(row, "Sector", _area_from_ohss_sector),
-        state=None,
-        demographic=None,
-        citizenship=None,
-        title_of_authority=None,
-        encounter_type=None,
-        encounter_count=_get(row, "Quantity", n.count),
-    )
+def _parse_ohss_sector(cols: Columns, _options: ParseOptions) -> None:
+    _fiscal_period(cols, "Fiscal Year", "Month", n.ohss_month)
+    _coded(cols, "Region", n.REGIONS, "region", "region")
+    cols.derive([cols.raw("Sector")], lambda v: tuple(_area_from_ohss_sector(v)), AREA_COLUMNS,
+                column="Sector")
+    _count(cols, "Quantity", "encounter_count", n.MAX_ENCOUNTERS, "encounter count")
+    _constant(cols, component="USBP", state=None, demographic=None, citizenship=None,
+              title_of_authority=None, encounter_type=None)
 
 
 # --- CDC / NCHS overdose deaths -----------------------------------------------------------------
@@ -253,48 +248,39 @@ def _category(raw: str) -> str:
     return n.fits(_CATEGORY_NAMES.get(name.upper(), name), n.CATEGORY_LENGTH, "category")
 
 
-def _parse_us_deaths(row: Row, _ctx: dict[str, Any]) -> DeathRecord:
-    return DeathRecord(
-        year=_get(row, "year", n.calendar_year),
-        state=None,
-        category=TOTAL_CATEGORY,
-        sex="all",
-        deaths=_get(row, "Total Overdose Deaths", n.count),
-        rate=None,
-    )
+def _deaths(cols: Columns, column: str) -> None:
+    _count(cols, column, "deaths", n.MAX_DEATHS, "deaths")
 
 
-def _parse_us_deaths_by_drug(row: Row, ctx: dict[str, Any]) -> DeathRecord:
-    year = _get(row, "Year", n.calendar_year)
-    category = _get(row, "Category", _category)
-    sex = _SEXES.get(category.upper())
-    if sex is None:
-        ctx["category"] = category
-        sex = "all"
-    else:
-        # Female / Male rows break down the category row above them.
-        if "category" not in ctx:
-            raise FieldError("Category", f"{category!r} row has no category row above it")
-        category = ctx["category"]
-    return DeathRecord(
-        year=year,
-        state=None,
-        category=category,
-        sex=sex,
-        deaths=_get(row, "Deaths", n.count),
-        rate=None,
-    )
+def _parse_us_deaths(cols: Columns, _options: ParseOptions) -> None:
+    cols.convert("year", n.calendar_year, "year", pl.Int64)
+    _deaths(cols, "Total Overdose Deaths")
+    _constant(cols, state=None, category=TOTAL_CATEGORY, sex="all")
+    cols.frame = cols.frame.with_columns(pl.lit(None, pl.Float64).alias("rate"))
 
 
-def _parse_state_deaths(row: Row, _ctx: dict[str, Any]) -> DeathRecord:
-    return DeathRecord(
-        year=_get(row, "YEAR", n.calendar_year),
-        state=_get(row, "STATE", n.state_code),
-        category=TOTAL_CATEGORY,
-        sex="all",
-        deaths=_get(row, "DEATHS", n.count),
-        rate=_get(row, "RATE", n.quantity),
-    )
+def _parse_us_deaths_by_drug(cols: Columns, _options: ParseOptions) -> None:
+    cols.convert("Year", n.calendar_year, "year", pl.Int64)
+    cols.convert("Category", _category, "__category", pl.String)
+    # Female / Male rows break down the category row above them.
+    named = pl.col("__category")
+    sex = named.str.to_uppercase().replace_strict(_SEXES, default="all", return_dtype=pl.String)
+    cols.frame = cols.frame.with_columns(sex.alias("sex")).with_columns(
+        pl.when(pl.col("sex") == "all").then(named).otherwise(None).forward_fill().alias("category"))
+    cols.check(pl.when((pl.col("sex") != "all") & pl.col("category").is_null())
+               .then(pl.concat_str(pl.lit("'"), named, pl.lit("' row has no category row above it"))),
+               column="Category")
+    _deaths(cols, "Deaths")
+    _constant(cols, state=None)
+    cols.frame = cols.frame.with_columns(pl.lit(None, pl.Float64).alias("rate"))
+
+
+def _parse_state_deaths(cols: Columns, options: ParseOptions) -> None:
+    cols.convert("YEAR", n.calendar_year, "year", pl.Int64)
+    cols.convert("STATE", lambda v: n.state_code(v, options.known_states), "state", pl.String)
+    _deaths(cols, "DEATHS")
+    cols.convert("RATE", lambda v: n.at_most(n.quantity(v), n.MAX_RATE, "rate"), "rate", pl.Float64)
+    _constant(cols, category=TOTAL_CATEGORY, sex="all")
 
 
 _CBP = "U.S. Customs and Border Protection"
@@ -312,6 +298,8 @@ FORMATS: tuple[FileFormat, ...] = (
                  "Sum Qty (lbs)"),
         optional=frozenset({"AOR (Abbv)"}),
         parse=_parse_seizure,
+        year_column="FY",
+        month_column="Month (abbv)",
         dimensions=("drug", "area", "component", "region", "land_filter"),
         revision_key="cbp-seizures",
     ),
@@ -325,6 +313,8 @@ FORMATS: tuple[FileFormat, ...] = (
                  "Citizenship Grouping", "Title of Authority", "Encounter Type",
                  "Encounter Count"),
         parse=_parse_sw_encounter,
+        year_column="Fiscal Year",
+        month_column="Month (abbv)",
         dimensions=("component", "region", "demographic", "citizenship", "title_of_authority",
                     "encounter_type"),
         revision_key="cbp-sw-encounters",
@@ -338,6 +328,8 @@ FORMATS: tuple[FileFormat, ...] = (
         columns=("Fiscal Year", "Month Grouping", "Month (abbv)", "Land Border Region", "State",
                  "Demographic", "Citizenship", "Title of Authority", "Encounter Count"),
         parse=_parse_state_encounter,
+        year_column="Fiscal Year",
+        month_column="Month (abbv)",
         dimensions=("region", "state", "demographic", "citizenship", "title_of_authority"),
         revision_key="cbp-state-encounters",
     ),
@@ -351,6 +343,8 @@ FORMATS: tuple[FileFormat, ...] = (
                  "Land Border Region", "Area of Responsibility", "AOR (Abbv)", "Demographic",
                  "Citizenship", "Title of Authority", "Encounter Type", "Encounter Count"),
         parse=_parse_aor_encounter,
+        year_column="Fiscal Year",
+        month_column="Month (abbv)",
         dimensions=("component", "region", "area", "demographic", "citizenship",
                     "title_of_authority", "encounter_type"),
         revision_key="cbp-aor-encounters",
@@ -363,6 +357,8 @@ FORMATS: tuple[FileFormat, ...] = (
         origin_url="https://ohss.dhs.gov/khsm/cbp-encounters",
         columns=("Fiscal Year", "Month", "Region", "Sector", "Quantity"),
         parse=_parse_ohss_sector,
+        year_column="Fiscal Year",
+        month_column="Month",
         dimensions=("component", "region", "area"),
         revision_key="ohss-sector-encounters",
         sheet="Monthly Rgn and Sector",
@@ -375,6 +371,7 @@ FORMATS: tuple[FileFormat, ...] = (
         origin_url="https://nida.nih.gov/research-topics/trends-statistics/overdose-death-rates",
         columns=("year", "Total Overdose Deaths"),
         parse=_parse_us_deaths,
+        year_column="year",
         grain="year",
         dimensions=("category",),
     ),
@@ -386,6 +383,7 @@ FORMATS: tuple[FileFormat, ...] = (
         origin_url="https://nida.nih.gov/research-topics/trends-statistics/overdose-death-rates",
         columns=("Category", "Year", "Deaths"),
         parse=_parse_us_deaths_by_drug,
+        year_column="Year",
         grain="year",
         dimensions=("category", "sex"),
     ),
@@ -398,6 +396,7 @@ FORMATS: tuple[FileFormat, ...] = (
         "drug_poisoning.htm",
         columns=("YEAR", "STATE", "RATE", "DEATHS"),
         parse=_parse_state_deaths,
+        year_column="YEAR",
         grain="year",
         dimensions=("state", "category"),
     ),

@@ -1,0 +1,214 @@
+"""Which release is current, settled in SQL: months for monthly data, cells for overdose deaths.
+
+A release is ranked by the end, then the start, of the period it covers, then by load order (its
+id). For monthly data the unit of revision is (revision key, month): the best-ranked release of a
+month is current for every figure of that month. A month's status in a new release: `new` when no
+release had it, `unchanged` when the figures equal the current ones cell by cell (quantities
+within 1e-6 lbs or 1e-9 relative: one CBP release rounds them), else `revised` (the new release
+wins) or `superseded` (an older-loaded release still ranks higher). Overdose deaths are settled
+cell by cell (year, state, category, sex), because their files overlap on some cells only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from app.models import Release, ReleasePeriod
+
+FLOAT_MEASURES = {"quantity_lbs", "rate"}
+STATUS_ORDER = ("revised", "superseded", "new", "unchanged")
+
+
+@dataclass
+class Settled:
+    """A release's status per period, and the periods it became current for."""
+
+    statuses: dict[dt.date, str]
+    won: list[dt.date]
+
+
+def rank(period_end: dt.date, period_start: dt.date, release_id: int) -> tuple:
+    return (period_end, period_start, release_id)
+
+
+def months_won(conn: Connection, key: str, release_id: int, start: dt.date, end: dt.date,
+               periods: list[dt.date]) -> tuple[list[dt.date], dict[dt.date, int]]:
+    """The periods this release ranks best for, and each period's current release before it."""
+    others = conn.execute(
+        select(ReleasePeriod.release_id, ReleasePeriod.period, ReleasePeriod.is_current,
+               Release.period_end, Release.period_start)
+        .join(Release, Release.id == ReleasePeriod.release_id)
+        .where(ReleasePeriod.revision_key == key, ReleasePeriod.period.between(start, end),
+               ReleasePeriod.release_id != release_id)
+    ).all()
+    best: dict[dt.date, tuple] = {}
+    current: dict[dt.date, int] = {}
+    for o in others:
+        other_rank = rank(o.period_end, o.period_start, o.release_id)
+        if o.period not in best or other_rank > best[o.period]:
+            best[o.period] = other_rank
+        if o.is_current:
+            current[o.period] = o.release_id
+    mine = rank(end, start, release_id)
+    return [p for p in periods if p not in best or mine > best[p]], current
+
+
+def settle_months(conn: Connection, *, fact: Table, key_columns: tuple[str, ...],
+                  measures: tuple[str, ...], key: str, source: str | None, release_id: int,
+                  start: dt.date, end: dt.date, rows_per_period: dict[dt.date, int],
+                  won: list[dt.date], current: dict[dt.date, int]) -> Settled:
+    """Compare the release with the current figures month by month, then hand currency over.
+
+    The release's facts are already inserted, current where it won."""
+    same = _unchanged_periods(conn, fact, key_columns, measures, source, release_id, start, end)
+    statuses = {}
+    for period in sorted(rows_per_period):
+        if period not in current:
+            statuses[period] = "new"
+        elif period in same:
+            statuses[period] = "unchanged"
+        else:
+            statuses[period] = "revised" if period in set(won) else "superseded"
+    conn.execute(insert(ReleasePeriod), [
+        {"release_id": release_id, "period": p, "revision_key": key, "row_count": rows_per_period[p],
+         "status": statuses[p], "is_current": p in won_set}
+        for won_set in [set(won)] for p in sorted(rows_per_period)
+    ])
+    taken = [p for p in won if p in current]
+    if taken:
+        family = [fact.c.source == source] if source is not None else []
+        conn.execute(update(fact).where(
+            fact.c.is_current.is_(True), fact.c.release_id != release_id, fact.c.period.in_(taken),
+            *family).values(is_current=False))
+        conn.execute(update(ReleasePeriod).where(
+            ReleasePeriod.revision_key == key, ReleasePeriod.release_id != release_id,
+            ReleasePeriod.period.in_(taken)).values(is_current=False))
+    return Settled(statuses, won)
+
+
+def _unchanged_periods(conn: Connection, fact: Table, key_columns: tuple[str, ...],
+                       measures: tuple[str, ...], source: str | None, release_id: int,
+                       start: dt.date, end: dt.date) -> set[dt.date]:
+    """Periods whose every cell is in both the release and the current figures, with equal values.
+
+    One GROUP BY over the release's rows and the current rows: a cell matches when it appears
+    twice (once in each) with its measures equal (NULLs group together, so no join is needed)."""
+    family = [fact.c.source == source] if source is not None else []
+    mine_or_current = or_(fact.c.release_id == release_id,
+                          and_(fact.c.is_current.is_(True), fact.c.release_id != release_id))
+    keys = [fact.c[c] for c in key_columns]
+    spreads = []
+    for m in measures:
+        spreads += [func.min(fact.c[m]).label(f"lo_{m}"), func.max(fact.c[m]).label(f"hi_{m}"),
+                    func.count(fact.c[m]).label(f"n_{m}")]
+    cells = (select(fact.c.period, func.count().label("n"), *spreads)
+             .where(fact.c.period.between(start, end), mine_or_current, *family)
+             .group_by(fact.c.period, *keys).subquery())
+    equal = [cells.c.n == 2]
+    for m in measures:
+        equal.append(_equal(cells.c[f"lo_{m}"], cells.c[f"hi_{m}"], cells.c[f"n_{m}"], m))
+    rows = conn.execute(
+        select(cells.c.period, func.count(),
+               func.sum(case((and_(*equal), 1), else_=0)))
+        .group_by(cells.c.period)
+    ).all()
+    return {_as_date(period) for period, total, matched in rows if total == matched}
+
+
+def _equal(lo, hi, n, measure: str):
+    """Both values NULL, or both set and equal (floats within 1e-6 absolute or 1e-9 relative)."""
+    both_null = n == 0
+    if measure not in FLOAT_MEASURES:
+        return or_(both_null, and_(n == 2, lo == hi))
+    spread = hi - lo
+    close = or_(spread <= 1e-6, spread <= 1e-9 * func.abs(hi), spread <= 1e-9 * func.abs(lo))
+    return or_(both_null, and_(n == 2, close))
+
+
+def _as_date(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+# --- overdose deaths: cell by cell ----------------------------------------------------------------
+
+def settle_cells(conn: Connection, *, fact: Table, release_id: int) -> Settled:
+    """Rank every version of the release's cells, flag the best current, report per year."""
+    cell = (fact.c.year, fact.c.state, fact.c.category, fact.c.sex)
+    mine = case((fact.c.release_id == release_id, 1), else_=0)
+    # Window functions only (no join): NULL states partition together, as in GROUP BY.
+    ranked = (
+        select(fact.c.id, fact.c.release_id, fact.c.is_current, *cell,
+               func.row_number().over(
+                   partition_by=cell,
+                   order_by=(Release.period_end.desc(), Release.period_start.desc(),
+                             Release.id.desc())).label("place"),
+               func.max(mine).over(partition_by=cell).label("has_mine"))
+        .join(Release, Release.id == fact.c.release_id)
+        .subquery()
+    )
+    winners = conn.execute(
+        select(ranked.c.id, ranked.c.release_id, ranked.c.year, ranked.c.state, ranked.c.category,
+               ranked.c.sex, ranked.c.place, ranked.c.is_current)
+        .where(ranked.c.has_mine == 1)
+    ).all()
+    won_cells = {(r.year, r.state, r.category, r.sex): r.release_id == release_id
+                 for r in winners if r.place == 1}
+    before = (
+        select(*cell, func.count().label("n"),
+               func.min(fact.c.deaths).label("lo_deaths"), func.max(fact.c.deaths).label("hi_deaths"),
+               func.count(fact.c.deaths).label("n_deaths"),
+               func.min(fact.c.rate).label("lo_rate"), func.max(fact.c.rate).label("hi_rate"),
+               func.count(fact.c.rate).label("n_rate"))
+        .where(or_(fact.c.release_id == release_id, fact.c.is_current.is_(True)))
+        .group_by(*cell).having(func.max(mine) == 1).subquery()
+    )
+    same = and_(_equal(before.c.lo_deaths, before.c.hi_deaths, before.c.n_deaths, "deaths"),
+                _equal(before.c.lo_rate, before.c.hi_rate, before.c.n_rate, "rate"))
+    compared = conn.execute(select(before.c.year, before.c.state, before.c.category, before.c.sex,
+                                   before.c.n, cast(same, Boolean))).all()
+
+    seen: dict[int, set[str]] = defaultdict(set)
+    cells_per_year: Counter[int] = Counter()
+    current_years: set[int] = set()
+    for year, state, category, sex, n, equal in compared:
+        wins = won_cells[(year, state, category, sex)]
+        if n == 1:
+            status = "new"
+        elif equal:
+            status = "unchanged"
+        else:
+            status = "revised" if wins else "superseded"
+        seen[year].add(status)
+        cells_per_year[year] += 1
+        if wins:
+            current_years.add(year)
+
+    # Flip only the versions whose flag is wrong (the previous winner off, the new one on).
+    for flag in (True, False):
+        ids = [r.id for r in winners if (r.place == 1) == flag and bool(r.is_current) != flag]
+        if ids:
+            conn.execute(update(fact).where(fact.c.id.in_(ids)).values(is_current=flag))
+    statuses = {dt.date(year, 1, 1): next(s for s in STATUS_ORDER if s in found)
+                for year, found in seen.items()}
+    conn.execute(insert(ReleasePeriod), [
+        {"release_id": release_id, "period": p, "revision_key": "overdose_deaths",
+         "row_count": cells_per_year[p.year], "status": s, "is_current": p.year in current_years}
+        for p, s in sorted(statuses.items())
+    ])
+    return Settled(statuses, [p for p in sorted(statuses) if p.year in current_years])
