@@ -267,7 +267,7 @@ CATEGORY_LENGTH = 80
 
 def fits(text: str, limit: int, what: str) -> str:
     if len(text) > limit:
-        raise ValueError(f"{what} is {len(text)} characters long; at most {limit} are accepted")
+        raise ValueError(f"{what} is {len(text):,} characters long; at most {limit} are accepted")
     return text
 
 

@@ -58,7 +58,7 @@ def read_bytes(path: Path, max_bytes: int) -> FileBytes:
                     seen = b"".join(chunks) + chunk[: max_bytes - size]
                     raise IngestError(
                         file, seen.count(b"\n") + 1, _field_at_end(seen),
-                        f"the file is larger than {max_bytes / 1e6:,.0f} MB, the limit "
+                        f"the file is larger than {max_bytes / 1e6:g} MB, the limit "
                         "(BORDERSTATS_MAX_FILE_MB or --max-file-mb); official files are a few MB",
                     )
                 chunks.append(chunk)
@@ -72,8 +72,9 @@ def read_bytes(path: Path, max_bytes: int) -> FileBytes:
 def _refuse_nul(file: str, seen: bytes, offset: int) -> None:
     if seen.startswith(XLSX_MAGIC):
         return  # a workbook is binary: NUL bytes are normal there
-    raise IngestError(file, seen.count(b"\n") + 1, _field_at_end(seen[:-1]),
-                      f"NUL byte (0x00) at byte {offset}: the file is not CSV text")
+    line, field = seen.count(b"\n") + 1, _field_at_end(seen[:-1])
+    raise IngestError(file, line, field, f"NUL byte (0x00) at byte {offset:,}: the file is not CSV text",
+                      column_name=_header_name(seen, field) if line > 1 else "")
 
 
 def _field_at_end(data: bytes) -> int:
