@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import polars as pl
 from sqlalchemy import Connection, Table, delete, func, insert, literal, select
 
 from app.models import Encounter, EncounterRollup, Seizure, SeizureRollup
@@ -78,6 +79,49 @@ def refresh(conn: Connection, dataset: str, source: str | None, periods: Iterabl
             where.append(columns.source == source)
         scope.append(where)
     _replace(conn, dataset, scope[0], scope[1])
+
+
+def replace_months(conn: Connection, dataset: str, source: str | None, periods: Iterable[dt.date],
+                   current_facts: pl.DataFrame) -> None:
+    """Replace the rollup rows of `periods` (of one encounter `source`) with sums of
+    `current_facts`: every current fact of those months (a month's current figures are all one
+    release's, so the loader has them in hand and the database need not be read again)."""
+    months = sorted(set(periods))
+    if dataset not in TABLES or not months:
+        return
+    _, table, _ = TABLES[dataset]
+    where = [table.c.period.in_(months)]
+    if source is not None and "source" in table.c:
+        where.append(table.c.source == source)
+    conn.execute(delete(table).where(*where))
+    from app.ingest.bulk import insert_frame  # the read side imports this module, never ingest
+
+    insert_frame(conn, table, rollup_rows(dataset, current_facts))
+
+
+def rollup_rows(dataset: str, current_facts: pl.DataFrame) -> pl.DataFrame:
+    """Every rollup of `dataset` computed from current facts (the fact table's columns)."""
+    fact, _, measures = TABLES[dataset]
+    carried = ["release_id", "period", "fiscal_year"] + (["source"] if "source" in fact.c else [])
+    dimensions = [c for c in _DIMENSION_COLUMNS[dataset]]
+    parts = []
+    for rollup in ROLLUPS[dataset]:
+        kept = [COLUMN.get(d, d) for d in sorted(rollup.dimensions)]
+        sums = (current_facts.group_by(carried + kept, maintain_order=True)
+                .agg(pl.col(m).sum() for m in measures))
+        parts.append(sums.select(
+            pl.lit(rollup.key).alias("rollup"), pl.lit(True).alias("is_current"),
+            *(pl.col(c) if c in kept or c in carried or c in measures
+              else pl.lit(None, current_facts.schema[c]).alias(c)
+              for c in [*carried, *dimensions, *measures])))
+    return pl.concat(parts)
+
+
+_DIMENSION_COLUMNS = {
+    "seizures": ("area_id", "drug_id", "component", "region", "land_filter"),
+    "encounters": ("component", "region", "area_id", "state", "demographic", "citizenship",
+                   "title_of_authority", "encounter_type"),
+}
 
 
 def _replace(conn: Connection, dataset: str, fact_where: list, rollup_where: list | None = None) -> None:

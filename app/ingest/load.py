@@ -142,17 +142,28 @@ def load_parsed(engine: Engine, files: Iterable[ParsedFile], progress: Progress 
 
 
 class _Touched:
-    """The (dataset, source) months whose current figures changed in this command."""
+    """The months whose current figures changed in this command, with the facts now current."""
 
     def __init__(self) -> None:
-        self.periods: dict[tuple[str, str | None], set[dt.date]] = defaultdict(set)
+        self.wins: dict[tuple[str, str | None], list[tuple[set[dt.date], pl.DataFrame]]] = \
+            defaultdict(list)
 
-    def add(self, dataset: str, source: str | None, periods: Iterable[dt.date]) -> None:
-        self.periods[(dataset, source)].update(periods)
+    def add(self, dataset: str, source: str | None, months: Iterable[dt.date],
+            facts: pl.DataFrame) -> None:
+        won = set(months)
+        if won:
+            self.wins[(dataset, source)].append((won, facts.filter(pl.col("period").is_in(won))))
 
     def refresh_rollups(self, conn: Connection) -> None:
-        for (dataset, source), periods in sorted(self.periods.items(), key=str):
-            rollups.refresh(conn, dataset, source, periods)
+        """Rebuild the rollup rows of every touched month from the release that won it last."""
+        for (dataset, source), wins in self.wins.items():
+            taken: set[dt.date] = set()
+            current = []
+            for months, facts in reversed(wins):
+                if months - taken:
+                    current.append(facts.filter(pl.col("period").is_in(months - taken)))
+                taken |= months
+            rollups.replace_months(conn, dataset, source, taken, pl.concat(current))
 
 
 NCHS_REFERENCE = FileFormat(
@@ -263,8 +274,8 @@ def load_release(conn: Connection, parsed: ParsedFile, *, citation: str | None =
             rows_per_period=rows_per_period, won=won, current=current)
     else:
         settled = revisions.settle_cells(conn, fact=spec.table, release_id=release_id)
-    if touched is not None:
-        touched.add(fmt.dataset, source, settled.won)
+    if touched is not None and monthly:
+        touched.add(fmt.dataset, source, settled.won, facts.select(spec.columns))
     elif monthly:
         rollups.refresh(conn, fmt.dataset, source, settled.won)
     counts = Counter(settled.statuses.values())

@@ -76,7 +76,9 @@ def settle_months(conn: Connection, *, fact: Table, key_columns: tuple[str, ...]
     """Compare the release with the current figures month by month, then hand currency over.
 
     The release's facts are already inserted, current where it won."""
-    same = _unchanged_periods(conn, fact, key_columns, measures, source, release_id, start, end)
+    compared = sorted(p for p in rows_per_period if p in current)
+    same = _unchanged_periods(conn, fact, key_columns, measures, source, release_id,
+                              compared) if compared else set()
     statuses = {}
     for period in sorted(rows_per_period):
         if period not in current:
@@ -104,7 +106,7 @@ def settle_months(conn: Connection, *, fact: Table, key_columns: tuple[str, ...]
 
 def _unchanged_periods(conn: Connection, fact: Table, key_columns: tuple[str, ...],
                        measures: tuple[str, ...], source: str | None, release_id: int,
-                       start: dt.date, end: dt.date) -> set[dt.date]:
+                       periods: list[dt.date]) -> set[dt.date]:
     """Periods whose every cell is in both the release and the current figures, with equal values.
 
     One GROUP BY over the release's rows and the current rows: a cell matches when it appears
@@ -118,7 +120,7 @@ def _unchanged_periods(conn: Connection, fact: Table, key_columns: tuple[str, ..
         spreads += [func.min(fact.c[m]).label(f"lo_{m}"), func.max(fact.c[m]).label(f"hi_{m}"),
                     func.count(fact.c[m]).label(f"n_{m}")]
     cells = (select(fact.c.period, func.count().label("n"), *spreads)
-             .where(fact.c.period.between(start, end), mine_or_current, *family)
+             .where(fact.c.period.in_(periods), mine_or_current, *family)
              .group_by(fact.c.period, *keys).subquery())
     equal = [cells.c.n == 2]
     for m in measures:
