@@ -98,8 +98,6 @@ def ingest(
         "BORDERSTATS_MAX_FILE_MB, else 200).", show_default=False)] = None,
 ) -> None:
     """Load official files: format detected from the header, all files or none."""
-    from rich.progress import Progress
-
     from app.ingest.errors import IngestError
     from app.ingest.load import ingest_paths
     from app.ingest.options import IngestOptions
@@ -112,6 +110,8 @@ def ingest(
     try:
         upgrade(engine)
         if _progress_enabled(quiet):
+            from rich.progress import Progress
+
             with Progress(transient=True) as bar:
                 task = bar.add_task("ingest", total=2 * len(files))
                 results = ingest_paths(engine, [str(f) for f in files],
