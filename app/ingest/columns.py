@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from app.ingest.errors import FieldError, IngestError
+from app.ingest.errors import IngestError
 
 
 @dataclass
@@ -23,8 +23,7 @@ class Check:
     """One per-row check: its error column (message or null) and the file column it names."""
 
     error_column: str
-    column: str  # canonical header name ('' for a whole-row problem)
-    position: int  # 0-based position in the file's header (-1: report column 1, no name)
+    column: str  # canonical header name ('' for a whole-row problem: reported as column 1)
 
 
 @dataclass
@@ -60,8 +59,6 @@ class Columns:
             else:
                 try:
                     answer, error = fn(*values), None
-                except FieldError as exc:
-                    answer, error = None, f"{exc.column}\x00{exc}"
                 except ValueError as exc:
                     answer, error = None, str(exc)
             parts = answer if len(outputs) > 1 else (answer,)
@@ -75,13 +72,13 @@ class Columns:
         )
         self.frame = self.frame.join(table, on=inputs, how="left", nulls_equal=True,
                                      maintain_order="left")
-        self.checks.append(Check(error_column, column, self.positions.get(column, -1)))
+        self.checks.append(Check(error_column, column))
 
     def check(self, message: pl.Expr, *, column: str) -> None:
         """Record a vectorised check: `message` is the error text for bad rows, null otherwise."""
         error_column = f"__error{len(self.checks)}"
         self.frame = self.frame.with_columns(message.alias(error_column))
-        self.checks.append(Check(error_column, column, self.positions.get(column, -1)))
+        self.checks.append(Check(error_column, column))
 
     def first_error(self) -> IngestError | None:
         """The error of the lowest bad line (its first failing check), or None if all rows pass."""
@@ -97,8 +94,6 @@ class Columns:
             if message is None:
                 continue
             column = check.column
-            if "\x00" in message:  # a FieldError naming another column than the converted one
-                column, message = message.split("\x00", 1)
             position = self.positions.get(column, -1)
             return IngestError(self.file, row["line"], position + 1 if position >= 0 else 1,
                                message, column_name=column if position >= 0 else "")

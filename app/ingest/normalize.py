@@ -207,11 +207,8 @@ def state_code(raw: str, known: Collection[str] | None = None) -> str:
 
 
 def closest(value: str, known: Iterable[str]) -> str:
-    """The known value most like `value` (difflib's ratio; ties to the first in sorted order)."""
-    candidates = sorted(known)
-    best = max(candidates, key=lambda k: (SequenceMatcher(None, value, k).ratio(),
-                                          -candidates.index(k)))
-    return best
+    """The known value most like `value` (difflib's ratio; a tie goes to the first in order)."""
+    return max(sorted(known), key=lambda k: SequenceMatcher(None, value, k).ratio())
 
 
 def at_most(value: int | float, limit: int | float, what: str) -> int | float:
