@@ -66,20 +66,22 @@ class SnapshotSummary:
         return f"{self.releases} releases; rows: {parts}; {self.bytes / 1e6:.2f} MB"
 
 
-def build(files: Sequence[Path], out_dir: Path, options: IngestOptions | None = None) -> SnapshotSummary:
-    """Ingest `files` into a scratch database and write every figure to `out_dir`."""
+def build(files: Sequence[Path], out_dir: Path, options: IngestOptions | None = None, *,
+          superseded: bool = True) -> SnapshotSummary:
+    """Ingest `files` into a scratch database and write its figures to `out_dir` (without the
+    superseded values of older releases if `superseded` is false)."""
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_sync_engine(database_urls(f"sqlite:///{Path(tmp) / 'build.db'}"))
         try:
             upgrade(engine)
             ingest_paths(engine, [str(f) for f in files], options=options)
             with engine.connect() as conn:
-                return _export(conn, out_dir)
+                return _export(conn, out_dir, superseded=superseded)
         finally:
             engine.dispose()
 
 
-def _export(conn: Connection, out_dir: Path) -> SnapshotSummary:
+def _export(conn: Connection, out_dir: Path, *, superseded: bool) -> SnapshotSummary:
     out_dir.mkdir(parents=True, exist_ok=True)
     releases = conn.execute(select(Release).order_by(Release.id)).mappings().all()
     index = {r["id"]: i for i, r in enumerate(releases)}
@@ -101,6 +103,8 @@ def _export(conn: Connection, out_dir: Path) -> SnapshotSummary:
     total = 0
     for dataset, schema in _FACT_SCHEMAS.items():
         frame = _fact_frame(conn, dataset, schema, index, names)
+        if not superseded:
+            frame = frame.filter(pl.col("is_current"))
         buffer = io.BytesIO()
         frame.write_parquet(buffer, compression="zstd", compression_level=10, statistics=False)
         data = buffer.getvalue()
@@ -113,9 +117,11 @@ def _export(conn: Connection, out_dir: Path) -> SnapshotSummary:
     references = _references(conn)
     manifest = {
         "format": FORMAT_VERSION,
-        "about": "Every figure of the official files listed under releases, written by "
-        "`borderstats seed build`: the current ones and the superseded values of older releases "
-        "(is_current false), in Parquet.",
+        "about": "The figures of the official files listed under releases, written by "
+        "`borderstats seed build`, in Parquet: the current ones"
+        + (" and the superseded values of older releases (is_current false)." if superseded
+           else "; superseded values of older releases are not kept."),
+        "superseded": superseded,
         "releases": manifest_releases,
         "tables": tables,
         # Every area and drug the facts name, including those an ingest added beyond seed/.

@@ -79,6 +79,7 @@ def settle_months(conn: Connection, *, fact: Table, key_columns: tuple[str, ...]
     compared = sorted(p for p in rows_per_period if p in current)
     same = _unchanged_periods(conn, fact, key_columns, measures, source, release_id,
                               compared) if compared else set()
+    won_set = set(won)
     statuses = {}
     for period in sorted(rows_per_period):
         if period not in current:
@@ -86,11 +87,11 @@ def settle_months(conn: Connection, *, fact: Table, key_columns: tuple[str, ...]
         elif period in same:
             statuses[period] = "unchanged"
         else:
-            statuses[period] = "revised" if period in set(won) else "superseded"
+            statuses[period] = "revised" if period in won_set else "superseded"
     conn.execute(insert(ReleasePeriod), [
         {"release_id": release_id, "period": p, "revision_key": key, "row_count": rows_per_period[p],
          "status": statuses[p], "is_current": p in won_set}
-        for won_set in [set(won)] for p in sorted(rows_per_period)
+        for p in sorted(rows_per_period)
     ])
     taken = [p for p in won if p in current]
     if taken:
