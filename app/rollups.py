@@ -4,7 +4,8 @@ A rollup keeps the month, the release and a few dimensions, and sums the measure
 Its rows have the same columns as the fact table (dropped dimensions NULL), so the one query
 builder reads either; it picks the smallest rollup holding every dimension a request uses and
 falls back to the facts otherwise. Rollups are rebuilt inside the ingest (and seed) transaction,
-so they are never out of step with the facts.
+so they are never out of step with the facts; an ingest rebuilds only the months (of one encounter
+source) whose current figures it changed.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import polars as pl
 from sqlalchemy import Connection, Table, delete, func, insert, literal, select
 
 from app.models import Encounter, EncounterRollup, Seizure, SeizureRollup
+
+if TYPE_CHECKING:  # the read side imports this module; only the writers need polars
+    import polars as pl
 
 # Dimension name -> fact column name.
 COLUMN = {"drug": "drug_id", "area": "area_id"}
@@ -58,27 +62,23 @@ def best_rollup(dataset: str, used: set[str]) -> Rollup | None:
 
 
 def rebuild(conn: Connection, dataset: str) -> None:
-    """Replace a dataset's rollups with sums of its current facts."""
-    if dataset in TABLES:
-        _replace(conn, dataset, [])
-
-
-def refresh(conn: Connection, dataset: str, source: str | None, periods: Iterable[dt.date]) -> None:
-    """Rebuild only the rollup rows of `periods` (of one encounter `source`): what a release changed.
-
-    Rollup rows are sums of the current facts of one month (and source), so the rows of other
-    months and sources stay exact."""
-    months = sorted(set(periods))
-    if dataset not in TABLES or not months:
+    """Replace a dataset's rollups with sums of its current facts (in SQL)."""
+    if dataset not in TABLES:
         return
-    fact, table, _ = TABLES[dataset]
-    scope = []
-    for columns in (fact.c, table.c):
-        where = [columns.period.in_(months)]
-        if source is not None and "source" in columns:
-            where.append(columns.source == source)
-        scope.append(where)
-    _replace(conn, dataset, scope[0], scope[1])
+    fact, table, measures = TABLES[dataset]
+    conn.execute(delete(table))
+    carried = ["release_id", "period", "fiscal_year"] + (["source"] if "source" in fact.c else [])
+    for rollup in ROLLUPS[dataset]:
+        kept = [COLUMN.get(d, d) for d in sorted(rollup.dimensions)]
+        keys = [fact.c[c] for c in carried + kept]
+        query = (
+            select(literal(rollup.key), literal(True), *keys,
+                   *(func.sum(fact.c[m]) for m in measures))
+            .where(fact.c.is_current.is_(True))
+            .group_by(*keys)
+        )
+        conn.execute(insert(table).from_select(
+            ["rollup", "is_current", *carried, *kept, *measures], query))
 
 
 def replace_months(conn: Connection, dataset: str, source: str | None, periods: Iterable[dt.date],
@@ -101,6 +101,8 @@ def replace_months(conn: Connection, dataset: str, source: str | None, periods: 
 
 def rollup_rows(dataset: str, current_facts: pl.DataFrame) -> pl.DataFrame:
     """Every rollup of `dataset` computed from current facts (the fact table's columns)."""
+    import polars as pl
+
     fact, _, measures = TABLES[dataset]
     carried = ["release_id", "period", "fiscal_year"] + (["source"] if "source" in fact.c else [])
     dimensions = [c for c in _DIMENSION_COLUMNS[dataset]]
@@ -122,20 +124,3 @@ _DIMENSION_COLUMNS = {
     "encounters": ("component", "region", "area_id", "state", "demographic", "citizenship",
                    "title_of_authority", "encounter_type"),
 }
-
-
-def _replace(conn: Connection, dataset: str, fact_where: list, rollup_where: list | None = None) -> None:
-    fact, table, measures = TABLES[dataset]
-    conn.execute(delete(table).where(*(rollup_where or [])))
-    carried = ["release_id", "period", "fiscal_year"] + (["source"] if "source" in fact.c else [])
-    for rollup in ROLLUPS[dataset]:
-        kept = [COLUMN.get(d, d) for d in sorted(rollup.dimensions)]
-        keys = [fact.c[c] for c in carried + kept]
-        query = (
-            select(literal(rollup.key), literal(True), *keys,
-                   *(func.sum(fact.c[m]) for m in measures))
-            .where(fact.c.is_current.is_(True), *fact_where)
-            .group_by(*keys)
-        )
-        conn.execute(insert(table).from_select(
-            ["rollup", "is_current", *carried, *kept, *measures], query))

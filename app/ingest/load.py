@@ -23,9 +23,11 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 from app import rollups
 from app.ingest import bulk, revisions
 from app.ingest.bulk import bulk_insert
+from app.ingest.currency import CurrencyPlan, PlannedRelease
 from app.ingest.errors import IngestError
-from app.ingest.formats import OUTPUT_COLUMNS, FileFormat
+from app.ingest.formats import FileFormat
 from app.ingest.options import IngestOptions
+from app.ingest.parsers import OUTPUT_COLUMNS
 from app.ingest.reader import ParsedFile, read_file
 from app.ingest.resolve import with_area_and_drug_ids
 from app.models import DataVersion, Encounter, OverdoseDeath, Release, Seizure
@@ -123,16 +125,21 @@ def load_parsed(engine: Engine, files: Iterable[ParsedFile], progress: Progress 
                 options: IngestOptions | None = None) -> list[LoadResult]:
     """Load parsed files atomically: all of them or, on any error, none."""
     options = options or IngestOptions()
+    files = list(files)
     results = []
     touched = _Touched()
     with engine.begin() as conn:
         lock_for_writing(conn)
         ensure_reference(conn)
         index = reference_index(conn)
+        planned = _planned_releases(conn, files)
+        plan = CurrencyPlan(conn, list(planned.values()))
         for parsed in files:
-            results.append(load_release(conn, parsed, options=options, index=index, touched=touched))
+            results.append(load_release(conn, parsed, options=options, index=index, touched=touched,
+                                        plan=plan, planned=planned.get(id(parsed))))
             if progress:
                 progress(f"loaded {parsed.name}", 1)
+        plan.retire(conn)
         # Reference figures shipped in seed/ (not a file of this command): loaded once, silently.
         references = ensure_reference_releases(conn)
         touched.refresh_rollups(conn)
@@ -141,29 +148,47 @@ def load_parsed(engine: Engine, files: Iterable[ParsedFile], progress: Progress 
     return results
 
 
+def _planned_releases(conn: Connection, files: list[ParsedFile]) -> dict[int, PlannedRelease]:
+    """The monthly files of the command that will be loaded (new checksums), in load order."""
+    seen = set(conn.scalars(select(Release.sha256).where(
+        Release.sha256.in_([f.sha256 for f in files]))))
+    planned = {}
+    for parsed in files:
+        if parsed.sha256 in seen:
+            continue
+        seen.add(parsed.sha256)
+        if parsed.format.grain == "month":
+            planned[id(parsed)] = _planned(parsed, len(planned))
+    return planned
+
+
+def _planned(parsed: ParsedFile, order: int) -> PlannedRelease:
+    fmt = parsed.format
+    months = frozenset(parsed.frame["period"].unique().to_list())
+    return PlannedRelease(order=order, key=fmt.revision_key or fmt.key,
+                          fact=FACTS[fmt.dataset].table, start=min(months), end=max(months),
+                          months=months)
+
+
 class _Touched:
-    """The months whose current figures changed in this command, with the facts now current."""
+    """The months whose current figures this command changed, with the facts now current."""
 
     def __init__(self) -> None:
-        self.wins: dict[tuple[str, str | None], list[tuple[set[dt.date], pl.DataFrame]]] = \
+        self.current: dict[tuple[str, str | None], list[tuple[set[dt.date], pl.DataFrame]]] = \
             defaultdict(list)
 
-    def add(self, dataset: str, source: str | None, months: Iterable[dt.date],
+    def add(self, dataset: str, source: str | None, months: set[dt.date],
             facts: pl.DataFrame) -> None:
-        won = set(months)
-        if won:
-            self.wins[(dataset, source)].append((won, facts.filter(pl.col("period").is_in(won))))
+        if months:
+            self.current[(dataset, source)].append(
+                (months, facts.filter(pl.col("period").is_in(sorted(months)))))
 
     def refresh_rollups(self, conn: Connection) -> None:
-        """Rebuild the rollup rows of every touched month from the release that won it last."""
-        for (dataset, source), wins in self.wins.items():
-            taken: set[dt.date] = set()
-            current = []
-            for months, facts in reversed(wins):
-                if months - taken:
-                    current.append(facts.filter(pl.col("period").is_in(months - taken)))
-                taken |= months
-            rollups.replace_months(conn, dataset, source, taken, pl.concat(current))
+        """Rebuild the rollup rows of every month that changed, from the release now current."""
+        for (dataset, source), parts in self.current.items():
+            months = set().union(*(m for m, _ in parts))
+            rollups.replace_months(conn, dataset, source, months,
+                                   pl.concat([facts for _, facts in parts]))
 
 
 NCHS_REFERENCE = FileFormat(
@@ -216,15 +241,14 @@ def bump_data_version(conn: Connection) -> None:
 
 def load_release(conn: Connection, parsed: ParsedFile, *, citation: str | None = None,
                  file_name: str | None = None, options: IngestOptions | None = None,
-                 index: ReferenceIndex | None = None, touched: _Touched | None = None) -> LoadResult:
+                 index: ReferenceIndex | None = None, touched: _Touched | None = None,
+                 plan: CurrencyPlan | None = None,
+                 planned: PlannedRelease | None = None) -> LoadResult:
     """Insert one parsed file as a release and settle which figures are current."""
     fmt = parsed.format
     frame = parsed.frame
     monthly = fmt.grain == "month"
-    if monthly:
-        period = pl.col("period")
-    else:
-        period = pl.date(pl.col("year"), 1, 1)
+    period = pl.col("period") if monthly else pl.date(pl.col("year"), 1, 1)
     per_period = frame.group_by(period.alias("p")).agg(pl.len().alias("n")).sort("p")
     rows_per_period = dict(per_period.iter_rows())
     start, end = min(rows_per_period), max(rows_per_period)
@@ -255,12 +279,13 @@ def load_release(conn: Connection, parsed: ParsedFile, *, citation: str | None =
         frame = with_area_and_drug_ids(conn, parsed, index or reference_index(conn),
                                        options or IngestOptions())
     source = fmt.key if "source" in spec.columns else None
-    key = fmt.revision_key or fmt.key
     if monthly:
-        won, current = revisions.months_won(conn, key, release_id, start, end, sorted(rows_per_period))
-        is_current = pl.col("period").is_in(won)
+        if plan is None or planned is None:
+            raise ValueError("monthly releases are loaded through load_parsed (it plans currency)")
+        won, before = plan.load(planned, release_id)
+        current_at_end = plan.stays_current(planned)
+        is_current = pl.col("period").is_in(sorted(current_at_end))
     else:
-        won, current = [], {}
         is_current = pl.lit(False)
     facts = frame.with_columns(pl.lit(release_id, pl.Int64).alias("release_id"),
                                pl.lit(fmt.key).alias("source"), is_current.alias("is_current"))
@@ -269,15 +294,13 @@ def load_release(conn: Connection, parsed: ParsedFile, *, citation: str | None =
 
     if monthly:
         settled = revisions.settle_months(
-            conn, fact=spec.table, key_columns=spec.key, measures=spec.measures, key=key,
-            source=source, release_id=release_id, start=start, end=end,
-            rows_per_period=rows_per_period, won=won, current=current)
+            conn, fact=spec.table, key_columns=spec.key, measures=spec.measures,
+            key=planned.key, release_id=release_id, rows_per_period=rows_per_period, won=won,
+            before=before, current_at_end=current_at_end)
+        if touched is not None:
+            touched.add(fmt.dataset, source, current_at_end, facts.select(spec.columns))
     else:
         settled = revisions.settle_cells(conn, fact=spec.table, release_id=release_id)
-    if touched is not None and monthly:
-        touched.add(fmt.dataset, source, settled.won, facts.select(spec.columns))
-    elif monthly:
-        rollups.refresh(conn, fmt.dataset, source, settled.won)
     counts = Counter(settled.statuses.values())
     result.new, result.revised = counts["new"], counts["revised"]
     result.unchanged, result.superseded = counts["unchanged"], counts["superseded"]

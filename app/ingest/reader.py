@@ -12,17 +12,9 @@ import polars as pl
 from app.ingest import plausible, source
 from app.ingest.columns import Columns
 from app.ingest.errors import IngestError
-from app.ingest.formats import (
-    FORMATS,
-    OUTPUT_COLUMNS,
-    FileFormat,
-    HeaderMatch,
-    ParseOptions,
-    closest_header_mismatch,
-    match_header,
-    record_key_columns,
-)
+from app.ingest.formats import FORMATS, FileFormat, HeaderMatch, closest_header_mismatch, match_header
 from app.ingest.options import IngestOptions
+from app.ingest.parsers import OUTPUT_COLUMNS, ParseOptions, parse, record_key_columns
 from app.paths import project_dir
 
 XLSX_MAGIC = source.XLSX_MAGIC
@@ -82,7 +74,7 @@ def _parse(file: str, table: source.RawTable, match: HeaderMatch,
         raise IngestError(file, 2, 1, "the file has a header but no data rows")
     width = len(match.positions)
     cols = Columns(file, frame, match.positions)
-    fmt.parse(cols, ParseOptions(known_states=None if options.allow_new_areas else _known_states()))
+    parse(fmt, cols, ParseOptions(known_states=None if options.allow_new_areas else _known_states()))
     plausible.check_periods(cols, fmt, options.today or plausible.today())
     keys = record_key_columns(fmt.dataset)
     first = pl.col("line").min().over(keys)

@@ -11,9 +11,9 @@ import polars as pl
 from sqlalchemy import Connection, insert, select
 
 from app.ingest.errors import IngestError
-from app.ingest.formats import AREA_COLUMNS
 from app.ingest.normalize import closest, slugify
 from app.ingest.options import IngestOptions
+from app.ingest.parsers import AREA_COLUMNS
 from app.ingest.reader import ParsedFile
 from app.models import Area, AreaState, Drug, State
 from app.reference import ReferenceIndex

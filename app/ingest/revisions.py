@@ -2,11 +2,12 @@
 
 A release is ranked by the end, then the start, of the period it covers, then by load order (its
 id). For monthly data the unit of revision is (revision key, month): the best-ranked release of a
-month is current for every figure of that month. A month's status in a new release: `new` when no
-release had it, `unchanged` when the figures equal the current ones cell by cell (quantities
-within 1e-6 lbs or 1e-9 relative: one CBP release rounds them), else `revised` (the new release
-wins) or `superseded` (an older-loaded release still ranks higher). Overdose deaths are settled
-cell by cell (year, state, category, sex), because their files overlap on some cells only.
+month is current for every figure of that month (app/ingest/currency.py plans which, per command).
+A month's status in a new release: `new` when no release had it, `unchanged` when the figures
+equal the current ones cell by cell (quantities within 1e-6 lbs or 1e-9 relative: one CBP
+release rounds them), else `revised` (the new release wins) or `superseded` (an older-loaded
+release still ranks higher). Overdose deaths are settled cell by cell (year, state, category,
+sex), because their files overlap on some cells only.
 """
 
 from __future__ import annotations
@@ -43,46 +44,23 @@ class Settled:
     won: list[dt.date]
 
 
-def rank(period_end: dt.date, period_start: dt.date, release_id: int) -> tuple:
-    return (period_end, period_start, release_id)
-
-
-def months_won(conn: Connection, key: str, release_id: int, start: dt.date, end: dt.date,
-               periods: list[dt.date]) -> tuple[list[dt.date], dict[dt.date, int]]:
-    """The periods this release ranks best for, and each period's current release before it."""
-    others = conn.execute(
-        select(ReleasePeriod.release_id, ReleasePeriod.period, ReleasePeriod.is_current,
-               Release.period_end, Release.period_start)
-        .join(Release, Release.id == ReleasePeriod.release_id)
-        .where(ReleasePeriod.revision_key == key, ReleasePeriod.period.between(start, end),
-               ReleasePeriod.release_id != release_id)
-    ).all()
-    best: dict[dt.date, tuple] = {}
-    current: dict[dt.date, int] = {}
-    for o in others:
-        other_rank = rank(o.period_end, o.period_start, o.release_id)
-        if o.period not in best or other_rank > best[o.period]:
-            best[o.period] = other_rank
-        if o.is_current:
-            current[o.period] = o.release_id
-    mine = rank(end, start, release_id)
-    return [p for p in periods if p not in best or mine > best[p]], current
-
-
 def settle_months(conn: Connection, *, fact: Table, key_columns: tuple[str, ...],
-                  measures: tuple[str, ...], key: str, source: str | None, release_id: int,
-                  start: dt.date, end: dt.date, rows_per_period: dict[dt.date, int],
-                  won: list[dt.date], current: dict[dt.date, int]) -> Settled:
-    """Compare the release with the current figures month by month, then hand currency over.
-
-    The release's facts are already inserted, current where it won."""
-    compared = sorted(p for p in rows_per_period if p in current)
-    same = _unchanged_periods(conn, fact, key_columns, measures, source, release_id,
-                              compared) if compared else set()
+                  measures: tuple[str, ...], key: str, release_id: int,
+                  rows_per_period: dict[dt.date, int], won: list[dt.date],
+                  before: dict[dt.date, int], current_at_end: set[dt.date]) -> Settled:
+    """Compare the release with the figures current before it, month by month, and record its
+    months (current where it still is when the command ends). Its facts are already inserted."""
+    previous: dict[int, list[dt.date]] = defaultdict(list)
+    for period, other in before.items():
+        previous[other].append(period)
+    same: set[dt.date] = set()
+    for other, periods in sorted(previous.items()):
+        same |= _unchanged_periods(conn, fact, key_columns, measures, release_id, other,
+                                   sorted(periods))
     won_set = set(won)
     statuses = {}
     for period in sorted(rows_per_period):
-        if period not in current:
+        if period not in before:
             statuses[period] = "new"
         elif period in same:
             statuses[period] = "unchanged"
@@ -90,38 +68,26 @@ def settle_months(conn: Connection, *, fact: Table, key_columns: tuple[str, ...]
             statuses[period] = "revised" if period in won_set else "superseded"
     conn.execute(insert(ReleasePeriod), [
         {"release_id": release_id, "period": p, "revision_key": key, "row_count": rows_per_period[p],
-         "status": statuses[p], "is_current": p in won_set}
+         "status": statuses[p], "is_current": p in current_at_end}
         for p in sorted(rows_per_period)
     ])
-    taken = [p for p in won if p in current]
-    if taken:
-        family = [fact.c.source == source] if source is not None else []
-        conn.execute(update(fact).where(
-            fact.c.is_current.is_(True), fact.c.release_id != release_id, fact.c.period.in_(taken),
-            *family).values(is_current=False))
-        conn.execute(update(ReleasePeriod).where(
-            ReleasePeriod.revision_key == key, ReleasePeriod.release_id != release_id,
-            ReleasePeriod.period.in_(taken)).values(is_current=False))
     return Settled(statuses, won)
 
 
 def _unchanged_periods(conn: Connection, fact: Table, key_columns: tuple[str, ...],
-                       measures: tuple[str, ...], source: str | None, release_id: int,
+                       measures: tuple[str, ...], release_id: int, other_id: int,
                        periods: list[dt.date]) -> set[dt.date]:
-    """Periods whose every cell is in both the release and the current figures, with equal values.
+    """Periods whose every cell is in both releases, with equal values.
 
-    One GROUP BY over the release's rows and the current rows: a cell matches when it appears
-    twice (once in each) with its measures equal (NULLs group together, so no join is needed)."""
-    family = [fact.c.source == source] if source is not None else []
-    mine_or_current = or_(fact.c.release_id == release_id,
-                          and_(fact.c.is_current.is_(True), fact.c.release_id != release_id))
+    One GROUP BY over the two releases' rows: a cell matches when it appears twice (once in
+    each) with its measures equal (NULLs group together, so no join is needed)."""
     keys = [fact.c[c] for c in key_columns]
     spreads = []
     for m in measures:
         spreads += [func.min(fact.c[m]).label(f"lo_{m}"), func.max(fact.c[m]).label(f"hi_{m}"),
                     func.count(fact.c[m]).label(f"n_{m}")]
     cells = (select(fact.c.period, func.count().label("n"), *spreads)
-             .where(fact.c.period.in_(periods), mine_or_current, *family)
+             .where(fact.c.period.in_(periods), fact.c.release_id.in_([release_id, other_id]))
              .group_by(fact.c.period, *keys).subquery())
     equal = [cells.c.n == 2]
     for m in measures:
