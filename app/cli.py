@@ -87,26 +87,39 @@ def ingest(
     files: Annotated[list[Path], typer.Argument(help="Official CSV files or the OHSS .xlsx workbook.",
                                                  show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    allow_new_areas: Annotated[bool, typer.Option(
+        "--allow-new-areas", help="Add areas of responsibility (and accept state codes) the "
+        "reference does not list, instead of refusing them as typos.")] = False,
+    allow_new_drugs: Annotated[bool, typer.Option(
+        "--allow-new-drugs", help="Add drug types the reference does not list, instead of "
+        "refusing them as typos.")] = False,
+    max_file_mb: Annotated[float | None, typer.Option(
+        "--max-file-mb", min=0.001, help="Refuse a file larger than this many MB (default "
+        "BORDERSTATS_MAX_FILE_MB, else 200).", show_default=False)] = None,
 ) -> None:
     """Load official files: format detected from the header, all files or none."""
-    from rich.progress import Progress
-
     from app.ingest.errors import IngestError
     from app.ingest.load import ingest_paths
+    from app.ingest.options import IngestOptions
     from app.migrate import upgrade
 
+    options = IngestOptions(allow_new_areas=allow_new_areas, allow_new_drugs=allow_new_drugs,
+                            max_file_mb=max_file_mb or _settings().max_file_mb)
     engine = _engine()
     started = time.perf_counter()
     try:
         upgrade(engine)
         if _progress_enabled(quiet):
+            from rich.progress import Progress
+
             with Progress(transient=True) as bar:
                 task = bar.add_task("ingest", total=2 * len(files))
                 results = ingest_paths(engine, [str(f) for f in files],
                                        progress=lambda msg, n: bar.update(task, advance=n,
-                                                                          description=msg))
+                                                                          description=msg),
+                                       options=options)
         else:
-            results = ingest_paths(engine, [str(f) for f in files])
+            results = ingest_paths(engine, [str(f) for f in files], options=options)
     except IngestError as exc:
         fail(f"{exc} (nothing was loaded)")
     except SQLAlchemyError as exc:

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         description="A URL or e-mail address added to sync's User-Agent so a publisher can reach "
         "whoever runs this deployment.",
     )
+    max_file_mb: float = Field(
+        default=200.0, gt=0, le=100_000, validation_alias="BORDERSTATS_MAX_FILE_MB",
+        description="`borderstats ingest` refuses a file larger than this (official files are a "
+        "few MB; the limit keeps a wrong path such as /dev/zero from filling memory).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

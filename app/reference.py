@@ -47,17 +47,26 @@ def _upsert_states(conn: Connection) -> None:
 
 
 def _upsert_drugs(conn: Connection) -> None:
-    have = dict(conn.execute(select(Drug.slug, Drug.id)).all())
+    have = {row.slug: row for row in conn.execute(
+        select(Drug.id, Drug.slug, Drug.name, Drug.source_name, Drug.aliases))}
     for drug in seed_json("drugs.json")["drugs"]:
         values = {k: drug[k] for k in ("slug", "name", "source_name", "aliases")}
-        if drug["slug"] in have:
-            conn.execute(update(Drug).where(Drug.id == have[drug["slug"]]).values(**values))
-        else:
+        row = have.get(drug["slug"])
+        if row is None:
             conn.execute(insert(Drug).values(**values))
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            conn.execute(update(Drug).where(Drug.id == row.id).values(**values))
 
 
 def _upsert_areas(conn: Connection) -> None:
-    have = dict(conn.execute(select(Area.slug, Area.id)).all())
+    """Insert missing areas; rewrite one (and its states) only where seed/ says otherwise."""
+    columns = ("slug", "name", "kind", "component", "region", "abbreviation", "state_basis",
+               "states", "aliases", "note")
+    have = {row.slug: row for row in conn.execute(
+        select(Area.id, *(Area.__table__.c[c] for c in columns)))}
+    area_states: dict[int, set[str]] = {}
+    for area_id, code in conn.execute(select(AreaState.area_id, AreaState.state_code)):
+        area_states.setdefault(area_id, set()).add(code)
     for area in seed_json("areas.json")["areas"]:
         slug = slugify(area["name"])
         values = {
@@ -72,9 +81,13 @@ def _upsert_areas(conn: Connection) -> None:
             "aliases": area["aliases"],
             "note": area.get("note"),
         }
-        if slug in have:
-            area_id = have[slug]
-            conn.execute(update(Area).where(Area.id == area_id).values(**values))
+        row = have.get(slug)
+        if row is not None:
+            area_id = row.id
+            if any(getattr(row, k) != v for k, v in values.items()):
+                conn.execute(update(Area).where(Area.id == area_id).values(**values))
+            if area_states.get(area_id, set()) == set(area["states"]):
+                continue
             conn.execute(delete(AreaState).where(AreaState.area_id == area_id))
         else:
             area_id = conn.execute(insert(Area).values(**values).returning(Area.id)).scalar_one()

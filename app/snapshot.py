@@ -1,16 +1,15 @@
-"""The seed snapshot: the current official figures in a few compressed CSV files.
+"""The seed snapshot: every figure of the official files in typed columnar files (Parquet).
 
 `build` ingests the official files into a scratch SQLite database through the normal ingest and
-writes what is current; `load` fills an empty database from it in seconds. The snapshot keeps every
-dimension and every current figure, so the API answers the same from it as from the full files. It
-drops the superseded values of older releases (the revision history) and keeps their metadata.
+writes every release's rows, current and superseded (`is_current` says which), so a database
+filled from it can answer "as of" a past release too; `load` fills an empty database from it in a
+fraction of a second. The manifest carries each release's metadata and per-period statuses, and
+the areas and drugs the facts name (also those an ingest added beyond seed/).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
 import hashlib
 import io
 import json
@@ -19,29 +18,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from app import rollups
+from app.datasets import DATASETS
 from app.db import database_urls, make_sync_engine
-from app.ingest.load import FACTS, bulk_insert, bump_data_version, ingest_paths, lock_for_writing
+from app.ingest.bulk import insert_frame
+from app.ingest.load import FACTS, bump_data_version, ingest_paths, lock_for_writing
+from app.ingest.options import IngestOptions
 from app.migrate import upgrade
 from app.models import Area, AreaState, Drug, Release, ReleasePeriod, State
 from app.reference import ensure_reference
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
-# Per dataset: (column in the snapshot CSV, how it is written/read).
-_FACT_COLUMNS = {
-    "seizures": ("period", "fiscal_year", "area", "drug", "component", "region", "land_filter",
-                 "event_count", "quantity_lbs"),
-    "encounters": ("source", "period", "fiscal_year", "component", "region", "area", "state",
-                   "demographic", "citizenship", "title_of_authority", "encounter_type",
-                   "encounter_count"),
-    "overdose_deaths": ("year", "state", "category", "sex", "deaths", "rate"),
+# Per dataset: the snapshot's columns and their types (`release` indexes the manifest's releases).
+_FACT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "seizures": {"release": pl.Int16, "period": pl.Date, "fiscal_year": pl.Int16,
+                 "area": pl.String, "drug": pl.String, "component": pl.String,
+                 "region": pl.String, "land_filter": pl.String, "event_count": pl.Int32,
+                 "quantity_lbs": pl.Float64, "is_current": pl.Boolean},
+    "encounters": {"release": pl.Int16, "source": pl.String, "period": pl.Date,
+                   "fiscal_year": pl.Int16, "component": pl.String, "region": pl.String,
+                   "area": pl.String, "state": pl.String, "demographic": pl.String,
+                   "citizenship": pl.String, "title_of_authority": pl.String,
+                   "encounter_type": pl.String, "encounter_count": pl.Int32,
+                   "is_current": pl.Boolean},
+    "overdose_deaths": {"release": pl.Int16, "year": pl.Int16, "state": pl.String,
+                        "category": pl.String, "sex": pl.String, "deaths": pl.Int32,
+                        "rate": pl.Float64, "is_current": pl.Boolean},
 }
-_INTS = {"fiscal_year", "event_count", "encounter_count", "year", "deaths"}
-_FLOATS = {"quantity_lbs", "rate"}
 
 
 class SnapshotError(Exception):
@@ -59,20 +67,22 @@ class SnapshotSummary:
         return f"{self.releases} releases; rows: {parts}; {self.bytes / 1e6:.2f} MB"
 
 
-def build(files: Sequence[Path], out_dir: Path) -> SnapshotSummary:
-    """Ingest `files` into a scratch database and write the current figures to `out_dir`."""
+def build(files: Sequence[Path], out_dir: Path, options: IngestOptions | None = None, *,
+          superseded: bool = True) -> SnapshotSummary:
+    """Ingest `files` into a scratch database and write its figures to `out_dir` (without the
+    superseded values of older releases if `superseded` is false)."""
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_sync_engine(database_urls(f"sqlite:///{Path(tmp) / 'build.db'}"))
         try:
             upgrade(engine)
-            ingest_paths(engine, [str(f) for f in files])
+            ingest_paths(engine, [str(f) for f in files], options=options)
             with engine.connect() as conn:
-                return _export(conn, out_dir)
+                return _export(conn, out_dir, superseded=superseded)
         finally:
             engine.dispose()
 
 
-def _export(conn: Connection, out_dir: Path) -> SnapshotSummary:
+def _export(conn: Connection, out_dir: Path, *, superseded: bool) -> SnapshotSummary:
     out_dir.mkdir(parents=True, exist_ok=True)
     releases = conn.execute(select(Release).order_by(Release.id)).mappings().all()
     index = {r["id"]: i for i, r in enumerate(releases)}
@@ -88,39 +98,31 @@ def _export(conn: Connection, out_dir: Path) -> SnapshotSummary:
             for p in periods if p["release_id"] == release["id"]
         ]
         manifest_releases.append(item)
-    areas = dict(conn.execute(select(Area.id, Area.slug)).all())
-    drugs = dict(conn.execute(select(Drug.id, Drug.slug)).all())
-    references = _references(conn)
+    names = {"area": dict(conn.execute(select(Area.id, Area.slug)).all()),
+             "drug": dict(conn.execute(select(Drug.id, Drug.slug)).all())}
     tables = {}
     total = 0
-    for dataset, columns in _FACT_COLUMNS.items():
-        table = FACTS[dataset].table
-        query = select(table).where(table.c.is_current.is_(True)).order_by(table.c.id)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(("release", *columns))
-        rows = 0
-        for row in conn.execute(query).mappings():
-            values = []
-            for column in columns:
-                if column == "area":
-                    value = areas.get(row["area_id"]) if row["area_id"] is not None else None
-                elif column == "drug":
-                    value = drugs[row["drug_id"]]
-                else:
-                    value = row[column]
-                values.append(_text(value))
-            writer.writerow((index[row["release_id"]], *values))
-            rows += 1
-        data = gzip.compress(buffer.getvalue().encode("utf-8"), compresslevel=9, mtime=0)
-        name = f"{table.name}.csv.gz"
+    for dataset, schema in _FACT_SCHEMAS.items():
+        frame = _fact_frame(conn, dataset, schema, index, names)
+        if not superseded:
+            frame = frame.filter(pl.col("is_current"))
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer, compression="zstd", compression_level=10, statistics=False)
+        data = buffer.getvalue()
+        name = f"{FACTS[dataset].table.name}.parquet"
         (out_dir / name).write_bytes(data)
-        tables[dataset] = {"file": name, "rows": rows, "sha256": hashlib.sha256(data).hexdigest()}
+        tables[dataset] = {"file": name, "rows": frame.height,
+                           "current_rows": int(frame["is_current"].sum()),
+                           "sha256": hashlib.sha256(data).hexdigest()}
         total += len(data)
+    references = _references(conn)
     manifest = {
         "format": FORMAT_VERSION,
-        "about": "Current figures of the official files listed under releases, written by "
-        "`borderstats seed build`. Superseded values of older releases are not kept.",
+        "about": "The figures of the official files listed under releases, written by "
+        "`borderstats seed build`, in Parquet: the current ones"
+        + (" and the superseded values of older releases (is_current false)." if superseded
+           else "; superseded values of older releases are not kept."),
+        "superseded": superseded,
         "releases": manifest_releases,
         "tables": tables,
         # Every area and drug the facts name, including those an ingest added beyond seed/.
@@ -131,6 +133,22 @@ def _export(conn: Connection, out_dir: Path) -> SnapshotSummary:
     (out_dir / MANIFEST).write_text(text, encoding="utf-8")
     total += len(text)
     return SnapshotSummary(len(releases), {k: v["rows"] for k, v in tables.items()}, total)
+
+
+def _fact_frame(conn: Connection, dataset: str, schema: dict[str, pl.DataType],
+                index: dict[int, int], names: dict[str, dict[int, str]]) -> pl.DataFrame:
+    table = FACTS[dataset].table
+    stored = [c for c in schema if c not in {"release", "area", "drug"}]
+    ids = [c for c in ("release_id", "area_id", "drug_id") if c in table.c]
+    rows = conn.execute(select(*(table.c[c] for c in ids + stored)).order_by(table.c.id)).all()
+    types = {**{c: pl.Int64 for c in ids}, **{c: schema[c] for c in stored}}
+    frame = pl.DataFrame(rows, schema=types, orient="row")
+    mapped = [pl.col("release_id").replace_strict(index, return_dtype=pl.Int16).alias("release")]
+    for name in ("area", "drug"):
+        if f"{name}_id" in ids:
+            mapped.append(pl.col(f"{name}_id").replace_strict(names[name], default=None,
+                                                              return_dtype=pl.String).alias(name))
+    return frame.with_columns(mapped).select(pl.col(c).cast(t) for c, t in schema.items())
 
 
 def _references(conn: Connection) -> dict[str, list[dict]]:
@@ -170,16 +188,6 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def read_manifest(snapshot_dir: Path) -> dict:
     path = snapshot_dir / MANIFEST
     if not path.is_file():
@@ -198,12 +206,14 @@ def database_is_empty(engine: Engine) -> bool:
 def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
     """Fill an empty, migrated database from the snapshot, in one transaction."""
     manifest = read_manifest(snapshot_dir)
-    payloads = {}
+    frames = {}
+    size = 0
     for dataset, meta in manifest["tables"].items():
         data = (snapshot_dir / meta["file"]).read_bytes()
         if hashlib.sha256(data).hexdigest() != meta["sha256"]:
             raise SnapshotError(f"{snapshot_dir / meta['file']}: checksum does not match the manifest")
-        payloads[dataset] = data
+        frames[dataset] = pl.read_parquet(io.BytesIO(data))
+        size += len(data)
     with engine.begin() as conn:
         lock_for_writing(conn)
         if conn.execute(select(func.count()).select_from(Release)).scalar_one():
@@ -214,16 +224,33 @@ def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
         areas = dict(conn.execute(select(Area.slug, Area.id)).all())
         drugs = dict(conn.execute(select(Drug.slug, Drug.id)).all())
         rows = {}
-        for dataset, data in payloads.items():
-            rows[dataset] = _insert_facts(conn, dataset, data, release_ids, areas, drugs)
-            rollups.rebuild(conn, dataset)
+        for dataset, frame in frames.items():
+            facts = _facts(dataset, frame, release_ids, areas, drugs)
+            insert_frame(conn, FACTS[dataset].table, facts)
+            if rollups.has_rollups(dataset):
+                insert_frame(conn, DATASETS[dataset].rollup_table,
+                             rollups.rollup_rows(dataset, facts.filter(pl.col("is_current"))))
+            rows[dataset] = frame.height
         bump_data_version(conn)
-    size = sum(len(d) for d in payloads.values())
     return SnapshotSummary(len(release_ids), rows, size)
+
+
+def _facts(dataset: str, frame: pl.DataFrame, release_ids: list[int], areas: dict[str, int],
+           drugs: dict[str, int]) -> pl.DataFrame:
+    """The snapshot's rows as fact-table rows: manifest indexes and slugs turned into ids."""
+    ids = dict(enumerate(release_ids))
+    mapped = [pl.col("release").replace_strict(ids, return_dtype=pl.Int64).alias("release_id")]
+    if "area" in frame.columns:
+        mapped.append(pl.col("area").replace_strict(areas, return_dtype=pl.Int64)
+                      .alias("area_id"))
+    if "drug" in frame.columns:
+        mapped.append(pl.col("drug").replace_strict(drugs, return_dtype=pl.Int64).alias("drug_id"))
+    return frame.with_columns(mapped).select(FACTS[dataset].columns)
 
 
 def _insert_releases(conn: Connection, releases: list[dict]) -> list[int]:
     ids = []
+    periods = []
     for item in releases:
         values = {k: v for k, v in item.items() if k != "periods"}
         values["period_start"] = dt.date.fromisoformat(values["period_start"])
@@ -231,38 +258,10 @@ def _insert_releases(conn: Connection, releases: list[dict]) -> list[int]:
         values["loaded_at"] = dt.datetime.now(dt.UTC)
         release_id = conn.execute(insert(Release).values(**values).returning(Release.id)).scalar_one()
         ids.append(release_id)
-        conn.execute(insert(ReleasePeriod), [
-            {"release_id": release_id, "period": dt.date.fromisoformat(p[0]), "revision_key": p[1],
-             "row_count": p[2], "status": p[3], "is_current": p[4]}
-            for p in item["periods"]
-        ])
+        periods += [(release_id, dt.date.fromisoformat(p[0]), p[1], p[2], p[3], p[4])
+                    for p in item["periods"]]
+    insert_frame(conn, ReleasePeriod.__table__, pl.DataFrame(
+        periods, orient="row", schema={"release_id": pl.Int64, "period": pl.Date,
+                                       "revision_key": pl.String, "row_count": pl.Int64,
+                                       "status": pl.String, "is_current": pl.Boolean}))
     return ids
-
-
-def _insert_facts(conn: Connection, dataset: str, data: bytes, release_ids: list[int],
-                  areas: dict[str, int], drugs: dict[str, int]) -> int:
-    spec = FACTS[dataset]
-    reader = csv.reader(io.StringIO(gzip.decompress(data).decode("utf-8")))
-    header = next(reader)
-    out = []
-    for record in reader:
-        values = dict(zip(header, record, strict=True))
-        row = {"release_id": release_ids[int(values.pop("release"))], "is_current": True}
-        for column, text in values.items():
-            if column == "area":
-                row["area_id"] = areas[text] if text else None
-            elif column == "drug":
-                row["drug_id"] = drugs[text]
-            elif text == "":
-                row[column] = None
-            elif column == "period":
-                row[column] = dt.date.fromisoformat(text)
-            elif column in _INTS:
-                row[column] = int(text)
-            elif column in _FLOATS:
-                row[column] = float(text)
-            else:
-                row[column] = text
-        out.append(tuple(row[c] for c in spec.columns))
-    bulk_insert(conn, spec.table, spec.columns, out)
-    return len(out)

@@ -1,9 +1,11 @@
-"""Time `borderstats serve` on an empty database until it answers its first data request.
+"""Time the seed snapshot load, and `borderstats serve` on an empty database until its first answer.
 
-Each run starts the command as a subprocess on a free port with a fresh database (a new SQLite file,
-or a new Postgres database created and dropped around the run), polls
-/seizures?drug=fentanyl until it answers 200, and prints the seconds from launch to that answer:
-migrations, the seed snapshot load, the imports and the first query all count.
+First, `app.snapshot.load` of the shipped snapshot into a fresh, migrated database, in this process
+(imports and migrations not counted): target <= 0.5 s. Then each run starts `borderstats serve` as
+a subprocess on a free port with a fresh database (a new SQLite file, or a new Postgres database
+created and dropped around the run), polls /seizures?drug=fentanyl until it answers 200, and prints
+the seconds from launch to that answer: migrations, the seed snapshot load, the imports and the
+first query all count: target <= 2 s.
 
     .venv/bin/python bench/serve_startup.py                      # SQLite and Postgres, 3 runs each
     .venv/bin/python bench/serve_startup.py --backend sqlite --runs 5
@@ -28,6 +30,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PROBE = "/seizures?drug=fentanyl"
+LOAD_TARGET = 0.5
+ANSWER_TARGET = 2.0
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -101,6 +105,30 @@ def time_start(command: str, env: dict[str, str], *, limit: float) -> float:
                 process.wait()
 
 
+def time_snapshot_load(backend: str, admin_url: str) -> float:
+    """Seconds `app.snapshot.load` takes to fill a fresh, migrated database (in this process)."""
+    from app import snapshot
+    from app.db import database_urls, make_sync_engine
+    from app.migrate import upgrade
+    from app.paths import project_dir
+
+    database = sqlite_database() if backend == "sqlite" else postgres_database(admin_url)
+    with database as env:
+        url = env.get("DATABASE_URL") or f"sqlite:///{env['BORDERSTATS_SQLITE_PATH']}"
+        engine = make_sync_engine(database_urls(url))
+        try:
+            upgrade(engine)
+            started = time.perf_counter()
+            snapshot.load(engine, project_dir("seed") / "snapshot")
+            return time.perf_counter() - started
+        finally:
+            engine.dispose()
+
+
+def verdict(value: float, target: float) -> str:
+    return f"target <= {target:g} s ({'meets' if value <= target else 'misses'} it at the median)"
+
+
 def main() -> int:
     """Run the benchmark and print one line per run and a summary per backend."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -114,6 +142,12 @@ def main() -> int:
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
+        loads = [time_snapshot_load(backend, args.postgres) for _ in range(args.runs)]
+        for run, seconds in enumerate(loads, 1):
+            print(f"{backend:8} run {run}: snapshot load {seconds:.2f} s", flush=True)
+        print(f"{backend:8} snapshot load median {statistics.median(loads):.2f} s, best "
+              f"{min(loads):.2f} s; {verdict(statistics.median(loads), LOAD_TARGET)}", flush=True)
+    for backend in backends:
         times = []
         for run in range(1, args.runs + 1):
             database = sqlite_database() if backend == "sqlite" else postgres_database(args.postgres)
@@ -121,8 +155,9 @@ def main() -> int:
                 seconds = time_start(args.command, env, limit=args.limit)
             times.append(seconds)
             print(f"{backend:8} run {run}: first data answer after {seconds:.2f} s", flush=True)
-        print(f"{backend:8} median {statistics.median(times):.2f} s, best {min(times):.2f} s, "
-              f"worst {max(times):.2f} s over {len(times)} run(s)", flush=True)
+        print(f"{backend:8} first data answer median {statistics.median(times):.2f} s, best "
+              f"{min(times):.2f} s, worst {max(times):.2f} s over {len(times)} run(s); "
+              f"{verdict(statistics.median(times), ANSWER_TARGET)}", flush=True)
     return 0
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.ingest.errors import IngestError
 from app.ingest.load import ingest_paths
+from app.ingest.options import IngestOptions
 from app.ingest.reader import read_file
 from app.models import Area, Encounter, Release
 from app.reference import ensure_reference
@@ -72,7 +73,7 @@ def test_area_of_responsibility_file_is_detected_from_its_header(tmp_path):
     parsed = read_file(write_aor_file(tmp_path, [line for line, _ in ROWS]))
     assert parsed.format.key == "cbp-aor-encounters"
     assert parsed.format.dataset == "encounters"
-    assert len(parsed.records) == len(ROWS)
+    assert parsed.row_count == len(ROWS)
 
 
 def test_area_of_responsibility_rows_attach_to_the_seeded_areas(empty_engine, tmp_path):
@@ -150,7 +151,8 @@ def test_unknown_area_is_added_once_and_reused(empty_engine, tmp_path):
         "PHILIPPINES,Title 8,Inadmissibles,6",
         ROWS[1][0],
     ]
-    ingest_paths(empty_engine, [str(write_aor_file(tmp_path, lines))])
+    ingest_paths(empty_engine, [str(write_aor_file(tmp_path, lines))],
+                 options=IngestOptions(allow_new_areas=True))
     with empty_engine.connect() as conn:
         added = conn.execute(
             select(Area.id, Area.name, Area.kind, Area.component, Area.region)

@@ -1,19 +1,31 @@
-"""The seed snapshot: reproducible, small, never stale, and equal to the full ingest's current figures."""
+"""The seed snapshot: reproducible, small, never stale, and equal to the full ingest, superseded
+values included."""
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import func, select
 
 from app import snapshot
 from app.ingest.load import ingest_paths
-from app.models import Area, Drug, Encounter, OverdoseDeath, Release, ReleasePeriod, Seizure
+from app.ingest.options import IngestOptions
+from app.models import (
+    Area,
+    Drug,
+    Encounter,
+    EncounterRollup,
+    OverdoseDeath,
+    Release,
+    ReleasePeriod,
+    Seizure,
+    SeizureRollup,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = REPO_ROOT / "seed" / "snapshot"
@@ -38,8 +50,8 @@ def test_seed_build_is_reproducible_byte_for_byte(fresh_snapshot, data_dir, run_
     assert result.returncode == 0, result.stderr
     assert "snapshot from 11 files" in result.stdout
     first, second = snapshot_files(fresh_snapshot), snapshot_files(out)
-    assert sorted(first) == ["encounter.csv.gz", "manifest.json", "overdose_death.csv.gz",
-                             "seizure.csv.gz"]
+    assert sorted(first) == ["encounter.parquet", "manifest.json", "overdose_death.parquet",
+                             "seizure.parquet"]
     assert first.keys() == second.keys()
     for name in first:
         assert first[name] == second[name], f"{name} differs between two builds"
@@ -54,7 +66,9 @@ def test_snapshot_manifest_lists_every_official_file_by_checksum(fresh_snapshot,
     for meta in manifest["tables"].values():
         data = (fresh_snapshot / meta["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == meta["sha256"]
-        assert gzip.decompress(data).decode("utf-8").count("\n") == meta["rows"] + 1
+        frame = pl.read_parquet(data)
+        assert frame.height == meta["rows"]
+        assert frame["is_current"].sum() == meta["current_rows"]
 
 
 def test_committed_snapshot_equals_a_fresh_build(fresh_snapshot):
@@ -66,30 +80,32 @@ def test_committed_snapshot_equals_a_fresh_build(fresh_snapshot):
 
 # --- loading it ------------------------------------------------------------------------------------
 
-def current_figures(engine) -> dict[str, dict[tuple, tuple]]:
-    """Every current fact, grouped by release (checksum), period and every dimension."""
-    seizure_keys = (Release.sha256, Seizure.period, Seizure.fiscal_year, Area.slug, Drug.slug,
-                    Seizure.component, Seizure.region, Seizure.land_filter)
-    encounter_keys = (Release.sha256, Encounter.source, Encounter.period, Encounter.fiscal_year,
-                      Encounter.component, Encounter.region, Area.slug, Encounter.state,
+def all_figures(engine) -> dict[str, dict[tuple, tuple]]:
+    """Every fact, current or superseded, grouped by release (checksum), currency, period and
+    every dimension."""
+    seizure_keys = (Release.sha256, Seizure.is_current, Seizure.period, Seizure.fiscal_year,
+                    Area.slug, Drug.slug, Seizure.component, Seizure.region, Seizure.land_filter)
+    encounter_keys = (Release.sha256, Encounter.is_current, Encounter.source, Encounter.period,
+                      Encounter.fiscal_year, Encounter.component, Encounter.region, Area.slug,
+                      Encounter.state,
                       Encounter.demographic, Encounter.citizenship, Encounter.title_of_authority,
                       Encounter.encounter_type)
-    death_keys = (Release.sha256, OverdoseDeath.year, OverdoseDeath.state, OverdoseDeath.category,
-                  OverdoseDeath.sex)
+    death_keys = (Release.sha256, OverdoseDeath.is_current, OverdoseDeath.year,
+                  OverdoseDeath.state, OverdoseDeath.category, OverdoseDeath.sex)
     queries = {
         "seizure": select(*seizure_keys, func.sum(Seizure.event_count),
                           func.sum(Seizure.quantity_lbs), func.count())
         .join(Release, Release.id == Seizure.release_id)
         .join(Area, Area.id == Seizure.area_id).join(Drug, Drug.id == Seizure.drug_id)
-        .where(Seizure.is_current.is_(True)).group_by(*seizure_keys),
+        .group_by(*seizure_keys),
         "encounter": select(*encounter_keys, func.sum(Encounter.encounter_count), func.count())
         .join(Release, Release.id == Encounter.release_id)
         .outerjoin(Area, Area.id == Encounter.area_id)
-        .where(Encounter.is_current.is_(True)).group_by(*encounter_keys),
+        .group_by(*encounter_keys),
         "overdose_death": select(*death_keys, func.sum(OverdoseDeath.deaths),
                                  func.sum(OverdoseDeath.rate), func.count())
         .join(Release, Release.id == OverdoseDeath.release_id)
-        .where(OverdoseDeath.is_current.is_(True)).group_by(*death_keys),
+        .group_by(*death_keys),
     }
     widths = {"seizure": len(seizure_keys), "encounter": len(encounter_keys),
               "overdose_death": len(death_keys)}
@@ -106,6 +122,26 @@ def same_values(a: tuple, b: tuple) -> bool:
     return len(a) == len(b) and all(
         x == pytest.approx(y, rel=1e-12) if isinstance(y, float) else x == y
         for x, y in zip(a, b, strict=True))
+
+
+def rollup_rows(engine) -> dict[str, list[tuple]]:
+    """Every rollup row by release checksum, area and drug slug (ids differ between databases),
+    pounds rounded to 1e-9 (sums may add in another order)."""
+    out = {}
+    with engine.connect() as conn:
+        for model in (SeizureRollup, EncounterRollup):
+            table = model.__table__
+            plain = [c for c in table.c if c.name not in {"id", "release_id", "area_id", "drug_id"}]
+            query = (select(Release.sha256, Area.slug, *plain,
+                            *([Drug.slug] if "drug_id" in table.c else []))
+                     .join(Release, Release.id == table.c.release_id)
+                     .outerjoin(Area, Area.id == table.c.area_id))
+            if "drug_id" in table.c:
+                query = query.outerjoin(Drug, Drug.id == table.c.drug_id)
+            out[table.name] = sorted(
+                (tuple(round(v, 9) if isinstance(v, float) else v for v in row)
+                 for row in conn.execute(query)), key=str)
+    return out
 
 
 def release_metadata(engine) -> tuple[set, dict]:
@@ -127,30 +163,36 @@ def release_metadata(engine) -> tuple[set, dict]:
     return releases, periods
 
 
-def test_seed_load_gives_every_current_figure_of_the_full_ingest(fresh_snapshot, database_url,
-                                                                 empty_engine, loaded_engine,
-                                                                 run_cli, data_files, db_state):
+def test_seed_load_gives_every_figure_of_the_full_ingest(fresh_snapshot, database_url, empty_engine,
+                                                         loaded_engine, run_cli, data_files,
+                                                         db_state):
     result = run_cli(["seed", "load", "--from", fresh_snapshot], database_url=database_url)
     assert result.returncode == 0, result.stderr
     # the 11 official files and the reference figures shipped in seed/ (NCHS 2022-2023)
     assert result.stdout.startswith("loaded 12 releases")
 
-    seeded, ingested = current_figures(empty_engine), current_figures(loaded_engine)
+    seeded, ingested = all_figures(empty_engine), all_figures(loaded_engine)
     for table in ingested:
         assert seeded[table].keys() == ingested[table].keys(), table
         for key, values in ingested[table].items():
             assert same_values(seeded[table][key], values), (table, key)
-    assert len(seeded["seizure"]) > 17000 and len(seeded["encounter"]) > 50000
+    current = {t: {k for k in keys if k[1]} for t, keys in seeded.items()}
+    superseded = {t: {k for k in keys if not k[1]} for t, keys in seeded.items()}
+    assert len(current["seizure"]) > 17000 and len(current["encounter"]) > 50000
+    # Superseded values of older releases are shipped too (vintages need them).
+    assert len(superseded["seizure"]) > 9000 and len(superseded["encounter"]) > 6000
 
     assert release_metadata(empty_engine) == release_metadata(loaded_engine)
     with empty_engine.connect() as conn, loaded_engine.connect() as full:
         for model in (Area, Drug):
             assert set(conn.scalars(select(model.slug))) == set(full.scalars(select(model.slug)))
-        for model in (Seizure, Encounter, OverdoseDeath):  # superseded values are not shipped
-            assert conn.execute(select(func.count()).select_from(model)
-                                .where(model.is_current.is_(False))).scalar_one() == 0
+        for model in (Seizure, Encounter, OverdoseDeath):
+            counts = [c.execute(select(model.is_current, func.count()).group_by(model.is_current)
+                                .order_by(model.is_current)).all() for c in (conn, full)]
+            assert counts[0] == counts[1]
         # the 11 official files and the NCHS reference figures of seed/
         assert conn.execute(select(func.count()).select_from(Release)).scalar_one() == 12
+    assert rollup_rows(empty_engine) == rollup_rows(loaded_engine)
 
     # The seeded releases are the official files: ingesting them afterwards changes nothing.
     before = db_state(empty_engine)
@@ -175,9 +217,9 @@ def test_seed_load_refuses_a_non_empty_database(fresh_snapshot, database_url, em
 def test_seed_load_rejects_a_damaged_snapshot(fresh_snapshot, empty_engine, tmp_path, db_state):
     damaged = tmp_path / "snapshot"
     shutil.copytree(fresh_snapshot, damaged)
-    data = bytearray((damaged / "seizure.csv.gz").read_bytes())
+    data = bytearray((damaged / "seizure.parquet").read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (damaged / "seizure.csv.gz").write_bytes(bytes(data))
+    (damaged / "seizure.parquet").write_bytes(bytes(data))
     before = db_state(empty_engine)
     with pytest.raises(snapshot.SnapshotError, match="checksum does not match"):
         snapshot.load(empty_engine, damaged)
@@ -191,7 +233,8 @@ def test_snapshot_carries_drugs_and_areas_the_ingest_added(data_dir, tmp_path, e
     lines.append(lines[2].replace("ATLANTA FIELD OFFICE", "GUAM FIELD OFFICE"))
     source = tmp_path / "nationwide-drugs.csv"
     source.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    snapshot.build([source], tmp_path / "snapshot")
+    snapshot.build([source], tmp_path / "snapshot",
+                   IngestOptions(allow_new_areas=True, allow_new_drugs=True))
     snapshot.load(empty_engine, tmp_path / "snapshot")
     with empty_engine.connect() as conn:
         drugs = set(conn.scalars(select(Drug.source_name).join(Seizure, Seizure.drug_id == Drug.id)))

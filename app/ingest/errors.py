@@ -19,11 +19,3 @@ class IngestError(Exception):
         if self.column_name:
             where += f" ({self.column_name})"
         return f"{self.file}: line {self.line}, {where}: {self.message}"
-
-
-class FieldError(ValueError):
-    """A value in a named column is wrong; the reader turns it into an IngestError."""
-
-    def __init__(self, column: str, message: str):
-        self.column = column
-        super().__init__(message)

@@ -1,0 +1,57 @@
+"""Bulk writes inside the caller's transaction: COPY on Postgres, executemany on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+from sqlalchemy import Connection, Table
+
+
+def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    """Insert every row of `frame` (its columns named as the table's) into `table`."""
+    if frame.is_empty():
+        return
+    columns = frame.columns
+    if conn.dialect.name == "postgresql":
+        # One CSV payload: unquoted empty is NULL, "" an empty string; floats round-trip exactly.
+        payload = frame.write_csv(include_header=False, null_value="").encode("utf-8")
+        raw = conn.connection.driver_connection
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.write(payload)
+        return
+    # SQLite keeps dates as ISO text and booleans as 0/1, as SQLAlchemy writes them.
+    typed = frame.with_columns(
+        *(pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date),
+        *(pl.col(c).cast(pl.Int8) for c, t in frame.schema.items() if t == pl.Boolean),
+    )
+    placeholders = ", ".join("?" for _ in columns)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
+                           typed.iter_rows())
+    finally:
+        cursor.close()
+
+
+def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
+    """COPY (Postgres) or executemany (SQLite) rows given as tuples in `columns` order."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholders = ", ".join("?" for _ in columns)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
+            ([v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows))
+    finally:
+        cursor.close()
