@@ -17,7 +17,7 @@ import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from app.config import Settings, get_settings
-from app.db import DatabaseURLError, make_sync_engine, urls_from_settings
+from app.db import DatabaseURLError, make_sync_engine, read_urls_from_settings, urls_from_settings
 
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
@@ -333,6 +333,10 @@ def serve(
     port = port or settings.port
     workers = workers or settings.workers
     configure_logging(settings)  # uvicorn's own lines then share the app's format
+    try:
+        read_urls_from_settings(settings)  # a bad DATABASE_READ_URL: one line, not a traceback
+    except DatabaseURLError as exc:
+        fail(str(exc), EXIT_USAGE)
     _prepare_database(seed=seed)
     log = logging.getLogger("borderstats")
     log.info("borderstats serving %s at http://%s:%d/ (docs: http://%s:%d/docs)",
@@ -341,7 +345,8 @@ def serve(
     import uvicorn
 
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_config=None,
-                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True)
+                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True,
+                server_header=False)
 
 
 def _prepare_database(*, seed: bool) -> None:
