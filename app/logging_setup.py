@@ -22,12 +22,12 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("borderstats_request_id", defaul
 
 # scheme://user:password@ -> scheme://user:***@ (the form DatabaseURLs.safe() prints)
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
-# ...?password=secret&... (libpq accepts the password as a query parameter too)
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]+", re.IGNORECASE)
+_SECRET_NAME = r"[^=&\s]*(?:pass|pwd|secret|token|api_?key|auth|session|signature|credential)[^=&\s]*="
+# ...?password=secret&... in a URL (libpq accepts the password as a query parameter too; requests
+# may carry tokens)
+_QUERY_PASSWORD = re.compile(rf"([?&]{_SECRET_NAME})[^&\s\"']+", re.IGNORECASE)
 # A request's query string: the value of any parameter whose name says it is a secret.
-_SECRET_PARAMETER = re.compile(
-    r"((?:^|&)[^=&]*(?:pass|pwd|secret|token|api_?key|auth|session|signature|credential)[^=&]*=)"
-    r"[^&]*", re.IGNORECASE)
+_SECRET_PARAMETER = re.compile(rf"((?:^|&){_SECRET_NAME})[^&]*", re.IGNORECASE)
 # uvicorn adds color_message, a copy of the message with terminal colours
 _STANDARD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 

@@ -83,17 +83,16 @@ def add_error_responses(schema: dict[str, Any]) -> None:
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
-            for status, response in error_responses(method, path, operation).items():
-                existing = responses.get(status)
-                if existing is None:
-                    responses[status] = response
-                    continue
-                if (method, path) == ("get", "/readyz") and status == "503":
-                    continue  # its 503 is the readiness body, documented by the route
+            added = error_responses(method, path, operation)
+            for status, response in added.items():
+                responses.setdefault(status, response)
+            for status, existing in responses.items():
+                if not status.startswith(("4", "5")) or (path, status) == ("/readyz", "503"):
+                    continue  # the readiness 503 is its own body, documented by the route
                 content = existing.setdefault("content", {}).setdefault("application/json", {})
                 content["schema"] = _REF
-                if "headers" in response:
-                    existing.setdefault("headers", response["headers"])
+                if "headers" in added.get(status, {}):
+                    existing.setdefault("headers", added[status]["headers"])
     paths = str(schema.get("paths"))
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's shape, never sent
         if f"/{unused}'" not in paths:
