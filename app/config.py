@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path(".borderstats") / "borderstats.db"
@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     outage_log_seconds: float = Field(
         default=60.0, gt=0, le=86_400, validation_alias="BORDERSTATS_OUTAGE_LOG_INTERVAL",
         description="While the database is unavailable, a summary line at most this often.",
+    )
+    reader_password: SecretStr | None = Field(
+        default=None, validation_alias="BORDERSTATS_READER_PASSWORD",
+        description="`borderstats db grant`: password of the read-only role the API connects as.",
+    )
+    writer_password: SecretStr | None = Field(
+        default=None, validation_alias="BORDERSTATS_WRITER_PASSWORD",
+        description="`borderstats db grant`: password of the role ingest and sync connect as.",
     )
     sync_manifest: Path | None = Field(
         default=None, validation_alias="BORDERSTATS_SYNC_MANIFEST",
