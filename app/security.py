@@ -52,7 +52,9 @@ async def send_error(send: Send, error: ApiError, headers: Iterable[tuple[bytes,
 
 
 class SecurityHeaders:
-    """Add nosniff, no-referrer, DENY framing and a strict CSP to every HTTP response.
+    """Add nosniff, no-referrer, DENY framing and a strict CSP to every HTTP response, and
+    `Cache-Control: no-store` to every error that sets no caching of its own (so no proxy or CDN
+    keeps a 4xx or 5xx).
 
     A header the response already sets (a page with its own CSP) is left as it is.
     """
@@ -70,6 +72,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", ())}
                 extra = [(n, v) for n, v in self.headers if n not in present]
+                if message["status"] >= 400 and b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 

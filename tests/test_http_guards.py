@@ -179,6 +179,10 @@ def test_every_response_carries_the_security_headers(client: TestClient, method:
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
     assert CONTENT_SECURITY_POLICY.startswith("default-src 'self';")
+    if status >= 400:  # no proxy or CDN keeps an error
+        assert response.headers["cache-control"] == "no-store"
+    elif path.startswith("/seizures"):
+        assert response.headers["cache-control"].startswith("public, max-age=")
 
 
 def test_cors_preflight_allows_only_the_headers_the_api_reads(client: TestClient) -> None:
