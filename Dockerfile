@@ -1,19 +1,20 @@
-# borderstats API: python:3.11-slim, a non-root user, `borderstats serve` (migrate, seed if empty, uvicorn).
+# borderstats API: Python 3.11 slim (Debian bookworm, pinned), a non-root user, `borderstats serve`.
 # Build: docker build -t borderstats .   Run: docker run -p 8000:8000 -e DATABASE_URL=... borderstats
-FROM python:3.11-slim
+# The tag is pinned so images built on different days start from the same Python; dependencies
+# come from .ci/requirements.lock (exact versions and hashes; .ci/run checks it against pyproject.toml).
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Dependencies first, from pyproject.toml alone: this layer is rebuilt only when they change.
+# Dependencies first, from the lock file alone: this layer is rebuilt only when they change.
 WORKDIR /src
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install --no-cache-dir -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+COPY .ci/requirements.lock /tmp/requirements.lock
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock \
+    && rm /tmp/requirements.lock
 
 # The code: a wheel install carries migrations/ and seed/ inside the package (app/_bundled).
 COPY README.md ./

@@ -17,8 +17,10 @@ import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from app.config import Settings, get_settings
-from app.db import DatabaseURLError, make_sync_engine, urls_from_settings
+from app.db import DatabaseURLError, make_sync_engine, read_urls_from_settings, urls_from_settings
 
+READER = "borderstats_reader"  # app.roles names them too; not imported here (psycopg at start-up)
+WRITER = "borderstats_writer"
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
 EXIT_DATABASE = 3
@@ -265,6 +267,42 @@ def db_current() -> None:
     typer.echo(f"database: {current or '(empty)'}; latest: {head_revision()}")
 
 
+@db_cli.command("grant")
+def db_grant(
+    reader: Annotated[str, typer.Option(help="Name of the read-only role (the API).")] = READER,
+    writer: Annotated[str, typer.Option(help="Name of the writing role (ingest, sync).")] = WRITER,
+) -> None:
+    """Create or refresh the read-only and writer roles (Postgres; run as the schema's owner).
+
+    Passwords come from BORDERSTATS_READER_PASSWORD and BORDERSTATS_WRITER_PASSWORD; there is no
+    default. Idempotent: run it on every deploy, after `db upgrade`.
+    """
+    from app.roles import RolesError, RoleSpec, grant_roles
+
+    settings = _settings()
+    missing = [name for name, value in (("BORDERSTATS_READER_PASSWORD", settings.reader_password),
+                                        ("BORDERSTATS_WRITER_PASSWORD", settings.writer_password))
+               if value is None or not value.get_secret_value()]
+    if missing:
+        fail(f"set {' and '.join(missing)}: the roles get no default password", EXIT_USAGE)
+    engine = _engine()
+    try:
+        grant_roles(engine, reader=RoleSpec(reader, settings.reader_password.get_secret_value()),
+                    writer=RoleSpec(writer, settings.writer_password.get_secret_value()))
+    except RolesError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    except Exception as exc:  # psycopg's own errors (raw connection): one line, exit 3
+        if type(exc).__module__.startswith("psycopg"):
+            fail(f"cannot grant the roles: {str(exc).strip().splitlines()[0]}", EXIT_DATABASE)
+        raise
+    finally:
+        engine.dispose()
+    typer.echo(f"roles {reader} (read-only) and {writer} (read-write) granted on "
+               f"{urls_from_settings(settings).safe()}")
+
+
 # --- seed -----------------------------------------------------------------------------------
 
 def _default_snapshot() -> Path:
@@ -346,6 +384,10 @@ def serve(
     port = port or settings.port
     workers = workers or settings.workers
     configure_logging(settings)  # uvicorn's own lines then share the app's format
+    try:
+        read_urls_from_settings(settings)  # a bad DATABASE_READ_URL: one line, not a traceback
+    except DatabaseURLError as exc:
+        fail(str(exc), EXIT_USAGE)
     _prepare_database(seed=seed)
     log = logging.getLogger("borderstats")
     log.info("borderstats serving %s at http://%s:%d/ (docs: http://%s:%d/docs)",
@@ -354,7 +396,8 @@ def serve(
     import uvicorn
 
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_config=None,
-                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True)
+                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True,
+                server_header=False)
 
 
 def _prepare_database(*, seed: bool) -> None:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path(".borderstats") / "borderstats.db"
@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql://user@host:5432/db, postgres://..., or sqlite:///path.db. "
         "Unset: an embedded SQLite file at BORDERSTATS_SQLITE_PATH.",
+    )
+    database_read_url: str | None = Field(
+        default=None, validation_alias="DATABASE_READ_URL",
+        description="Optional: the API reads from this database (a read replica of DATABASE_URL); "
+        "ingest, sync and migrations always use DATABASE_URL.",
     )
     sqlite_path: Path = Field(
         default=DEFAULT_SQLITE_PATH,
@@ -53,6 +58,35 @@ class Settings(BaseSettings):
         "database again (0: every request asks).",
     )
     cache_entries: int = Field(default=1024, ge=0, validation_alias="BORDERSTATS_CACHE_ENTRIES")
+    rate_limit: float = Field(
+        default=0.0, ge=0, le=100_000, validation_alias="BORDERSTATS_RATE_LIMIT",
+        description="Requests per second each client may make, per worker (token bucket); 0: off. "
+        "The health probes are exempt.",
+    )
+    rate_burst: int = Field(
+        default=20, ge=1, le=100_000, validation_alias="BORDERSTATS_RATE_BURST",
+        description="Requests a client may make at once before BORDERSTATS_RATE_LIMIT applies.",
+    )
+    max_body_bytes: int = Field(
+        default=65_536, ge=1024, le=100_000_000, validation_alias="BORDERSTATS_MAX_BODY_BYTES",
+        description="A request body larger than this is refused with 413.",
+    )
+    body_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=600, validation_alias="BORDERSTATS_BODY_TIMEOUT",
+        description="A request body not received in full after this long is answered 408.",
+    )
+    outage_log_seconds: float = Field(
+        default=60.0, gt=0, le=86_400, validation_alias="BORDERSTATS_OUTAGE_LOG_INTERVAL",
+        description="While the database is unavailable, a summary line at most this often.",
+    )
+    reader_password: SecretStr | None = Field(
+        default=None, validation_alias="BORDERSTATS_READER_PASSWORD",
+        description="`borderstats db grant`: password of the read-only role the API connects as.",
+    )
+    writer_password: SecretStr | None = Field(
+        default=None, validation_alias="BORDERSTATS_WRITER_PASSWORD",
+        description="`borderstats db grant`: password of the role ingest and sync connect as.",
+    )
     sync_manifest: Path | None = Field(
         default=None, validation_alias="BORDERSTATS_SYNC_MANIFEST",
         description="The sources manifest `borderstats sync` reads (default: seed/sources.json).",

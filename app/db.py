@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,15 @@ class Base(DeclarativeBase):
 
 class DatabaseURLError(ValueError):
     """DATABASE_URL is not a form the project understands."""
+
+
+# user:secret@ anywhere, with or without a well-formed scheme before it
+_PASSWORD_BEFORE_AT = re.compile(r"(:)[^:@/\s]+(@)")
+
+
+def mask_password(raw: str) -> str:
+    """Hide a password in a URL that may not even parse (`postgresql//user:secret@host/db`)."""
+    return _PASSWORD_BEFORE_AT.sub(r"\1***\2", raw)
 
 
 @dataclass(frozen=True)
@@ -59,11 +69,13 @@ def database_urls(raw: str | None, *, sqlite_path: Path | None = None) -> Databa
         text = "postgresql://" + text[len("postgres://") :]
     try:
         url = make_url(text)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
+        reason = "its port is not a number" if isinstance(exc, ValueError) else "not a database URL"
+        # from None: the parser's own message would repeat the URL, password included
         raise DatabaseURLError(
-            f"DATABASE_URL {raw!r} is not a database URL; use postgresql://user@host:5432/db "
+            f"DATABASE_URL {mask_password(raw)!r}: {reason}; use postgresql://user@host:5432/db "
             "or sqlite:///path.db"
-        ) from exc
+        ) from None
     backend = url.get_backend_name()
     if backend == "postgresql":
         sync = url.set(drivername="postgresql+psycopg")
@@ -85,6 +97,16 @@ def database_urls(raw: str | None, *, sqlite_path: Path | None = None) -> Databa
 
 def urls_from_settings(settings: Settings) -> DatabaseURLs:
     return database_urls(settings.database_url, sqlite_path=settings.sqlite_path)
+
+
+def read_urls_from_settings(settings: Settings) -> DatabaseURLs:
+    """The database the API reads: DATABASE_READ_URL (a replica) when set, else DATABASE_URL."""
+    if settings.database_read_url:
+        try:
+            return database_urls(settings.database_read_url)
+        except DatabaseURLError as exc:
+            raise DatabaseURLError(str(exc).replace("DATABASE_URL", "DATABASE_READ_URL", 1)) from None
+    return urls_from_settings(settings)
 
 
 def _sqlite_pragmas(timeout: float):

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 from typing import Any
+
+ECHO_CHARS = 200  # a submitted value is echoed back up to this many characters
+MAX_LISTED_ERRORS = 20  # further validation errors are counted, not listed
+
+
+def echo(value: Any) -> Any:
+    """A submitted value as it can be echoed in an error: finite and short."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        return f"{value[:ECHO_CHARS]}… ({len(value)} characters)"
+    return value
 
 
 class ApiError(Exception):
@@ -14,6 +27,8 @@ class ApiError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, **details: Any):
+        if len(message) > 4 * ECHO_CHARS:  # a message quoting a huge submitted value
+            message = f"{message[:4 * ECHO_CHARS]}… ({len(message)} characters)"
         super().__init__(message)
         self.message = message
         self.details = details
@@ -33,12 +48,16 @@ class InvalidParameter(ApiError):
                  suggest_for: str | None = None):
         """`suggest_for`: the text to find a close match for (default: the value); an unknown
         parameter passes its own name, so `fiscal_yaer` suggests `fiscal_year`."""
+        if isinstance(value, str) and len(value) > ECHO_CHARS:
+            message = message.replace(value, echo(value))
+        value = echo(value)
+        parameter = echo(parameter)
         details: dict[str, Any] = {"parameter": parameter, "value": value}
         accepted_list = list(accepted) if accepted is not None else None
         if accepted_list is not None:
             details["accepted"] = accepted_list
         pool = list(suggest_from) if suggest_from is not None else accepted_list
-        wrong = suggest_for if suggest_for is not None else value
+        wrong = echo(suggest_for) if suggest_for is not None else value
         if pool and isinstance(wrong, str):
             suggestion = closest(wrong, pool)
             if suggestion is not None:
@@ -113,5 +132,8 @@ def from_validation(errors: list[dict[str, Any]], *, known_parameters: Iterable[
     error = InvalidParameter(parameter, value, message, accepted, suggest_for=suggest_for)
     if len(errors) > 1:
         error.details["other_errors"] = [
-            {"parameter": location(e.get("loc", ())), "message": e.get("msg")} for e in errors[1:]]
+            {"parameter": echo(location(e.get("loc", ()))), "message": echo(e.get("msg"))}
+            for e in errors[1:MAX_LISTED_ERRORS + 1]]
+        if len(errors) > MAX_LISTED_ERRORS + 1:
+            error.details["more_errors"] = len(errors) - MAX_LISTED_ERRORS - 1
     return error

@@ -22,8 +22,12 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("borderstats_request_id", defaul
 
 # scheme://user:password@ -> scheme://user:***@ (the form DatabaseURLs.safe() prints)
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
-# ...?password=secret&... (libpq accepts the password as a query parameter too)
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]+", re.IGNORECASE)
+_SECRET_NAME = r"[^=&\s]*(?:pass|pwd|secret|token|api_?key|auth|session|signature|credential)[^=&\s]*="
+# ...?password=secret&... in a URL (libpq accepts the password as a query parameter too; requests
+# may carry tokens)
+_QUERY_PASSWORD = re.compile(rf"([?&]{_SECRET_NAME})[^&\s\"']+", re.IGNORECASE)
+# A request's query string: the value of any parameter whose name says it is a secret.
+_SECRET_PARAMETER = re.compile(rf"((?:^|&){_SECRET_NAME})[^&]*", re.IGNORECASE)
 # uvicorn adds color_message, a copy of the message with terminal colours
 _STANDARD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
@@ -33,6 +37,11 @@ def redact(text: str) -> str:
     if "://" not in text:
         return text
     return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
+
+
+def redact_query(query: str) -> str:
+    """Mask the values of password, token, key... parameters in a URL query string."""
+    return _SECRET_PARAMETER.sub(r"\1***", query)
 
 
 def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:

@@ -11,16 +11,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.api.error_docs import document_errors
 from app.api.http_cache import HttpCache, ResponseCache
 from app.api.routes import claims, comparisons, data, health, pages, reference
 from app.claims.registry import registry
 from app.config import Settings, get_settings
-from app.db import make_async_engine, urls_from_settings
+from app.db import make_async_engine, read_urls_from_settings
 from app.docs import API_DESCRIPTION, OPENAPI_TAGS
 from app.errors import (
     ApiError,
@@ -32,7 +34,10 @@ from app.errors import (
 )
 from app.logging_setup import configure_logging
 from app.middleware import RequestMiddleware
+from app.outage_log import OutageLog
 from app.query.catalog import CatalogCache
+from app.ratelimit import RateLimit
+from app.security import RequestBodyLimit, SecurityHeaders, SlashRedirect
 
 log = logging.getLogger("borderstats")
 
@@ -46,8 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = make_async_engine(urls_from_settings(settings), pool_size=settings.pool_size,
+        engine = make_async_engine(read_urls_from_settings(settings), pool_size=settings.pool_size,
                                    timeout=settings.db_timeout_seconds)
+        # Any statement the database answers ends an outage in the log.
+        event.listen(engine.sync_engine, "after_cursor_execute",
+                     lambda *_args: app.state.outage_log.succeeded())
         app.state.engine = engine
         app.state.catalogs = CatalogCache(engine, ttl=settings.version_ttl_seconds)
         app.state.responses = ResponseCache(settings.cache_entries)
@@ -67,8 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # /docs and /redoc are served offline by app.api.routes.pages
         redoc_url=None,
+        redirect_slashes=False,  # SlashRedirect answers with a relative Location instead
     )
     app.state.settings = settings
+    app.state.outage_log = OutageLog(interval=settings.outage_log_seconds)
     app.include_router(data.router)
     app.include_router(reference.router)
     app.include_router(comparisons.router)
@@ -76,18 +86,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     pages.install(app)
     _install_error_handlers(app)
+    document_errors(app)
     app.add_middleware(HttpCache)  # innermost: cached bodies skip routing and validation
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(SlashRedirect, router=app.router)
+    # Bodies are read whole (bounded) before the handler, well inside the request deadline.
+    app.add_middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes,
+                       timeout=min(settings.body_timeout_seconds, settings.request_timeout_seconds / 2))
+    if settings.rate_limit > 0:  # inside CORS, so a browser can read its 429
+        app.add_middleware(RateLimit, rate=settings.rate_limit, burst=settings.rate_burst)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=["ETag", "X-Request-ID", "Content-Disposition"],
+        allow_headers=["Content-Type", "Accept", "If-None-Match", "X-Request-ID"],
+        expose_headers=["ETag", "X-Request-ID", "Content-Disposition", "Retry-After", "Link",
+                        "X-Total-Count"],
         max_age=3600,
     )
+    app.add_middleware(SecurityHeaders)
     # outermost: ids, times, logs and bounds every request
-    app.add_middleware(RequestMiddleware, timeout=settings.request_timeout_seconds)
+    app.add_middleware(RequestMiddleware, timeout=settings.request_timeout_seconds,
+                       outage=app.state.outage_log)
     return app
 
 
@@ -108,9 +128,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_validation_body(request, exc), status_code=422)
 
     @app.exception_handler(DBAPIError)
-    async def database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if _is_outage(exc):
-            log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+            reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+            request.app.state.outage_log.failed(reason)
             error = ServiceUnavailable("the database is unreachable; retry shortly",
                                        retry_after_seconds=5)
             return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "5"})
@@ -125,7 +146,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TimeoutError)
     @app.exception_handler(PoolTimeout)  # every pooled connection busy for db_timeout seconds
-    async def timeout_error(_request: Request, _exc: TimeoutError) -> JSONResponse:
+    async def timeout_error(request: Request, exc: TimeoutError) -> JSONResponse:
+        request.app.state.outage_log.failed(f"no answer in time ({type(exc).__name__})")
         error = ServiceUnavailable("the database did not answer in time; retry shortly",
                                    retry_after_seconds=5)
         return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "5"})

@@ -16,7 +16,8 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ServiceUnavailable
-from app.logging_setup import REQUEST_ID
+from app.logging_setup import REQUEST_ID, redact_query
+from app.outage_log import OutageLog
 
 access_log = logging.getLogger("borderstats.access")
 log = logging.getLogger("borderstats")
@@ -48,9 +49,10 @@ class RequestMiddleware:
     than a timer per request, and as precise as a deadline of seconds needs.
     """
 
-    def __init__(self, app: ASGIApp, *, timeout: float) -> None:
+    def __init__(self, app: ASGIApp, *, timeout: float, outage: OutageLog | None = None) -> None:
         self.app = app
         self.timeout = timeout
+        self.outage = outage or OutageLog()
         self._inflight: dict[_Exchange, asyncio.Task] = {}
         self._watchdog: asyncio.Task | None = None
         self._watchdog_loop: asyncio.AbstractEventLoop | None = None
@@ -99,7 +101,7 @@ class RequestMiddleware:
             now = time.perf_counter()
             for exchange, task in list(self._inflight.items()):
                 if not exchange.status and now - exchange.started >= self.timeout:
-                    exchange.expire(task, self.timeout)
+                    exchange.expire(task, self.timeout, self.outage)
 
 
 def _without_body(send: Send) -> Send:
@@ -134,12 +136,13 @@ class _Exchange:
             message = {**message, "headers": [*message.get("headers", ()), self.id_header]}
         await self.raw_send(message)
 
-    def expire(self, task: asyncio.Task, timeout: float) -> None:
+    def expire(self, task: asyncio.Task, timeout: float, outage: OutageLog) -> None:
         if self.status:
             return
         self.timed_out = True
         self.status = 503
-        log.warning("no response within %g s; answered 503 and cancelled the handler", timeout)
+        # an outage is logged once and summarised, not once per request
+        outage.failed(f"no response within {timeout:g} s; answered 503 and cancelled the handler")
         reply = asyncio.get_running_loop().create_task(self._reply_unavailable(timeout))
         _replies.add(reply)
         reply.add_done_callback(_replies.discard)
@@ -165,7 +168,7 @@ class _Exchange:
         scope = self.scope
         fields = {"method": scope["method"], "path": scope["path"]}
         if scope.get("query_string"):
-            fields["query"] = scope["query_string"].decode("latin-1")[:1000]
+            fields["query"] = redact_query(scope["query_string"].decode("latin-1")[:1000])
         fields["status"] = self.status
         fields["duration_ms"] = round((time.perf_counter() - self.started) * 1000, 2)
         access_log.info("%s %s %d", scope["method"], scope["path"], self.status, extra=fields)

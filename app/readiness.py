@@ -26,6 +26,8 @@ class Readiness:
     latest_revision: str | None = None
     data_version: int | None = None
     releases: int | None = None
+    # Why the database could not be reached (driver message: host, port...): for the log only.
+    detail: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -75,7 +77,9 @@ async def check_readiness(engine: AsyncEngine, *, timeout: float) -> Readiness:
     try:
         probe.result()
     except (SQLAlchemyError, OSError) as exc:
-        result.checks[stage[0]] = f"unreachable: {_reason(exc)}"
+        # Clients get a generic reason; the host and port in the driver's message stay in the log.
+        result.checks[stage[0]] = "unreachable"
+        result.detail = _reason(exc)
     return result
 
 

@@ -11,7 +11,9 @@ Fixtures for any test:
   database_url         a fresh, migrated, empty database for the backend (plain URL string)
   empty_engine         a sync engine on database_url
   database_factory     more fresh databases in one test: .new(migrated=True) -> URL, .engine(url)
-  loaded_url           session-scoped, READ-ONLY: every official file ingested (the real ingest)
+  loaded_url           session-scoped, READ-ONLY: every official file ingested (the real ingest);
+                       with BORDERSTATS_TEST_READ_ROLE=1 (Postgres) it connects as a SELECT-only
+                       role made by `app.roles` (the role the API uses in production)
   loaded_engine        a sync engine on loaded_url
   db_state             db_state(engine) -> counts and sums of every table, to assert "unchanged"
   run_cli              run_cli(args, database_url=..., cwd=..., program="borderstats"|"alembic")
@@ -48,7 +50,9 @@ from app.models import (
 )
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
-BACKENDS = ("sqlite", "postgres")
+# BORDERSTATS_TEST_BACKENDS=postgres runs the Postgres params only (the read-only role pass).
+BACKENDS = tuple(os.environ.get("BORDERSTATS_TEST_BACKENDS", "sqlite,postgres").split(","))
+READ_ROLE_ENV = "BORDERSTATS_TEST_READ_ROLE"
 PG_ENV = "TEST_DATABASE_URL"
 REQUIRE_ENV = "BORDERSTATS_REQUIRE_POSTGRES"
 PG_HINT = "Postgres runs skipped: set TEST_DATABASE_URL=postgresql://user@host:5432/db to run them"
@@ -280,16 +284,36 @@ def loaded_url(backend: str, _databases, data_files: list[Path]) -> Iterator[str
     try:
         ingest_paths(engine, [str(p) for p in data_files])
         before = database_state(engine)
+        roles = _select_only_role(engine) if read_role_requested() and backend == "postgres" else None
     finally:
         engine.dispose()
-    yield url
+    yield make_url(url).set(username=roles[0]).render_as_string(hide_password=False) if roles else url
     engine = engine_for(url)
     try:
         after = database_state(engine)
     finally:
         engine.dispose()
     _databases.drop(url)
+    if roles:
+        with _databases.admin.connect() as conn:
+            for role in roles:
+                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
     assert after == before, "a test wrote to the shared read-only loaded_url database"
+
+
+def read_role_requested() -> bool:
+    return os.environ.get(READ_ROLE_ENV, "").strip() not in {"", "0", "false", "no"}
+
+
+def _select_only_role(engine: Engine) -> tuple[str, str]:
+    """Make a SELECT-only role (and its unused writer twin) on the engine's database."""
+    from app.roles import RoleSpec, grant_roles
+
+    suffix = uuid.uuid4().hex[:12]
+    reader, writer = f"bs_test_ro_{suffix}", f"bs_test_rw_{suffix}"
+    grant_roles(engine, reader=RoleSpec(reader, uuid.uuid4().hex),
+                writer=RoleSpec(writer, uuid.uuid4().hex))
+    return reader, writer
 
 
 @pytest.fixture(scope="session")

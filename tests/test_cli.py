@@ -218,6 +218,9 @@ def test_serve_with_no_configuration_migrates_seeds_and_answers(
         assert status == 200, f"no answer; serve exited {process.poll()}"
         assert b'"quantity_lbs"' in body
         assert _get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+            assert answer.headers.get("server") is None  # no "server: uvicorn"
+            assert answer.headers["x-content-type-options"] == "nosniff"
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=20)

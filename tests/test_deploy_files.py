@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,14 @@ SETTING_NAMES = {field.validation_alias for field in Settings.model_fields.value
 
 
 def interpolate(value: str) -> str:
-    """Resolve compose's ${NAME:-default} to its default (and $$ to $)."""
+    """Resolve compose's ${NAME:-default} to its default, ${NAME:?message} (required) to
+    `<NAME>`, and $$ to $."""
+    value = re.sub(r"\$\{([A-Z0-9_]+):\?[^}]*\}", r"<\1>", value)
     return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", value).replace("$$", "$")
+
+
+def required_variables(text: str) -> set[str]:
+    return set(re.findall(r"\$\{([A-Z0-9_]+):\?", text))
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +67,7 @@ def test_compose_has_db_migrate_api_and_the_optional_sync(compose: dict) -> None
 
 def test_db_is_postgres_15_on_a_named_volume_with_pg_isready(compose: dict) -> None:
     db = compose["services"]["db"]
-    assert db["image"].startswith("postgres:15")
+    assert re.fullmatch(r"postgres:15\.\d+-bookworm", db["image"])  # a pinned minor version
     assert "pgdata:/var/lib/postgresql/data" in db["volumes"]
     assert "pgdata" in compose["volumes"]
     check = db["healthcheck"]
@@ -71,7 +78,7 @@ def test_db_is_postgres_15_on_a_named_volume_with_pg_isready(compose: dict) -> N
 def test_migrate_is_an_idempotent_one_shot_after_db_is_healthy(compose: dict) -> None:
     migrate = compose["services"]["migrate"]
     command = " ".join(migrate["command"])
-    assert "borderstats db upgrade && borderstats seed load --if-empty" in command
+    assert "borderstats db upgrade && borderstats db grant && borderstats seed load --if-empty" in command
     assert "|| true" not in command
     assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
     assert migrate["restart"] == "no"
@@ -83,7 +90,7 @@ def test_api_waits_for_a_healthy_db_and_a_successful_migrate(compose: dict) -> N
     assert api["depends_on"] == {"db": {"condition": "service_healthy"},
                                  "migrate": {"condition": "service_completed_successfully"}}
     published = [interpolate(p) for p in api["ports"]]
-    assert published == ["8000:8000"]
+    assert published == ["127.0.0.1:8000:8000"]  # this machine only, unless BIND_ADDRESS says
     assert interpolate(api["environment"]["BORDERSTATS_WORKERS"]).isdigit()
 
 
@@ -98,14 +105,56 @@ def test_sync_runs_on_an_interval_after_a_successful_migrate(compose: dict) -> N
     assert "ports" not in sync
 
 
-@pytest.mark.parametrize("service", ["migrate", "api", "sync"])
-def test_database_url_points_at_the_db_service(compose: dict, service: str) -> None:
+@pytest.mark.parametrize("service, user, password", [
+    ("migrate", "borderstats", "<POSTGRES_PASSWORD>"),
+    ("api", "borderstats_reader", "<BORDERSTATS_READER_PASSWORD>"),
+    ("sync", "borderstats_writer", "<BORDERSTATS_WRITER_PASSWORD>"),
+])
+def test_each_service_connects_as_its_own_role(compose: dict, service: str, user: str,
+                                                password: str) -> None:
+    """The owner migrates and grants, the API reads as the SELECT-only role, sync writes rows."""
     db_env = compose["services"]["db"]["environment"]
     url = make_url(interpolate(compose["services"][service]["environment"]["DATABASE_URL"]))
     assert (url.host, url.port, url.database) == ("db", 5432, db_env["POSTGRES_DB"])
-    assert url.username == db_env["POSTGRES_USER"]
-    assert url.password == interpolate(db_env["POSTGRES_PASSWORD"])
+    assert (url.username, url.password) == (user, password)
+    assert db_env["POSTGRES_USER"] == "borderstats"
+    assert interpolate(db_env["POSTGRES_PASSWORD"]) == "<POSTGRES_PASSWORD>"
     assert database_urls(url.render_as_string(hide_password=False)).backend == "postgresql"
+
+
+def test_no_password_has_a_default() -> None:
+    text = COMPOSE.read_text()
+    assert required_variables(text) == {"POSTGRES_PASSWORD", "BORDERSTATS_READER_PASSWORD",
+                                        "BORDERSTATS_WRITER_PASSWORD"}
+    assert not re.search(r"PASSWORD[A-Z_]*:-", text), "a password with a default value"
+
+
+def test_migrate_gets_the_role_passwords_it_grants(compose: dict) -> None:
+    env = compose["services"]["migrate"]["environment"]
+    assert interpolate(env["BORDERSTATS_READER_PASSWORD"]) == "<BORDERSTATS_READER_PASSWORD>"
+    assert interpolate(env["BORDERSTATS_WRITER_PASSWORD"]) == "<BORDERSTATS_WRITER_PASSWORD>"
+    assert "BORDERSTATS_READER_PASSWORD" not in compose["services"]["api"]["environment"]
+
+
+def test_the_api_is_healthy_only_when_ready_and_rate_limited(compose: dict) -> None:
+    api = compose["services"]["api"]
+    check = " ".join(api["healthcheck"]["test"])
+    assert "/readyz" in check and "urllib" in check and "curl" not in check
+    assert float(interpolate(api["environment"]["BORDERSTATS_RATE_LIMIT"])) > 0
+    assert int(interpolate(api["environment"]["BORDERSTATS_RATE_BURST"])) >= 1
+
+
+@pytest.mark.parametrize("service", ["migrate", "api", "sync"])
+def test_app_containers_are_read_only_without_capabilities(compose: dict, service: str) -> None:
+    container = compose["services"][service]
+    assert container["read_only"] is True
+    assert container["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in container["security_opt"]
+    assert "cap_add" not in container and "privileged" not in container
+
+
+def test_db_cannot_gain_privileges(compose: dict) -> None:
+    assert "no-new-privileges:true" in compose["services"]["db"]["security_opt"]
 
 
 @pytest.mark.parametrize("service", ["migrate", "api", "sync"])
@@ -122,8 +171,24 @@ def test_migrate_api_and_sync_run_the_same_image(compose: dict) -> None:
 
 # --- Dockerfile -----------------------------------------------------------------------------------
 
-def test_dockerfile_builds_on_python_311_slim(instructions: list[tuple[str, str]]) -> None:
-    assert [args for word, args in instructions if word == "FROM"] == ["python:3.11-slim"]
+def test_dockerfile_builds_on_a_pinned_python_311_slim(instructions: list[tuple[str, str]]) -> None:
+    bases = [args for word, args in instructions if word == "FROM"]
+    assert len(bases) == 1 and re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", bases[0]), bases
+
+
+def test_dockerfile_installs_exactly_the_locked_dependencies(
+        instructions: list[tuple[str, str]]) -> None:
+    runs = [args for word, args in instructions if word == "RUN" and "pip install" in args]
+    assert "--require-hashes -r /tmp/requirements.lock" in runs[0]
+    assert "--no-deps ." in runs[1]
+    assert ("COPY", ".ci/requirements.lock /tmp/requirements.lock") in instructions
+    lock = (ROOT / ".ci" / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([a-z0-9_.-]+)==(\S+)", lock, re.MULTILINE))
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for requirement in declared:
+        name = re.split(r"[\[<>=!~ ]", requirement, maxsplit=1)[0].lower()
+        assert name in pins, f"{name} is not in the lock file"
+    assert all("--hash=sha256:" in block for block in lock.split("==")[1:])
 
 
 def test_dockerfile_runs_as_a_non_root_user(instructions: list[tuple[str, str]]) -> None:
@@ -137,7 +202,7 @@ def test_dockerfile_runs_as_a_non_root_user(instructions: list[tuple[str, str]])
 def test_dockerfile_installs_dependencies_before_copying_the_code(
         instructions: list[tuple[str, str]]) -> None:
     copies = [(i, args) for i, (word, args) in enumerate(instructions) if word == "COPY"]
-    pyproject = next(i for i, args in copies if args.startswith("pyproject.toml"))
+    pyproject = next(i for i, args in copies if args.startswith(".ci/requirements.lock"))
     code = next(i for i, args in copies if args.startswith("app "))
     install = next(i for i, (word, args) in enumerate(instructions)
                    if word == "RUN" and "pip install" in args)
@@ -169,7 +234,7 @@ def test_dockerfile_sets_only_settings_the_app_reads(instructions: list[tuple[st
 def test_dockerignore_keeps_the_build_inputs_and_drops_the_rest() -> None:
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}
-    assert {".git", ".venv", "tests", ".borderstats"} <= ignored
+    assert {".git", ".venv", "tests", ".borderstats", ".ci/*", "!.ci/requirements.lock"} <= ignored
     assert not ignored & {"app", "migrations", "seed", "pyproject.toml", "README.md"}
 
 

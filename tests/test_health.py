@@ -118,10 +118,9 @@ def test_readyz_503_quickly_when_the_database_is_unreachable() -> None:
     assert response.status_code == 503
     assert elapsed < 5
     body = response.json()
-    assert body["checks"]["database"].startswith("unreachable: ")
-    assert "Connection refused" in body["checks"]["database"]
+    assert body["checks"]["database"] == "unreachable"  # no host or port for anonymous clients
     assert body["checks"]["migrations"] == body["checks"]["data"] == "not checked"
-    assert body["reason"].startswith("database: unreachable: ")
+    assert body["reason"] == "database: unreachable"
 
 
 def test_data_request_503_json_when_the_database_is_unreachable() -> None:

@@ -206,7 +206,7 @@ def test_database_down_answers_503_fast_and_service_resumes_without_restart(
         response, elapsed = timed_get(client, "/readyz")
         body = assert_unavailable(response, elapsed)
         assert body["status"] == "unavailable"
-        assert body["checks"]["database"].startswith("unreachable: ")
+        assert body["checks"]["database"] == "unreachable"
         assert body["reason"].startswith("database: unreachable")
         assert client.get("/healthz").status_code == 200  # the process itself is fine
 

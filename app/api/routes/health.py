@@ -21,8 +21,8 @@ READY_EXAMPLE = {
 }
 UNAVAILABLE_EXAMPLE = {
     "status": "unavailable",
-    "reason": "database: unreachable: connection refused",
-    "checks": {"database": "unreachable: connection refused", "migrations": "not checked",
+    "reason": "database: unreachable",
+    "checks": {"database": "unreachable", "migrations": "not checked",
                "data": "not checked"},
     "schema_revision": None,
     "latest_revision": "6b72491b8588",
@@ -52,4 +52,6 @@ async def readyz(request: Request) -> JSONResponse:
     readiness = await check_readiness(state.engine, timeout=state.settings.db_timeout_seconds)
     if readiness.ready:
         return JSONResponse(readiness.body(), headers=NO_STORE)
+    if readiness.detail:
+        state.outage_log.failed(readiness.detail)
     return JSONResponse(readiness.body(), status_code=503, headers={**NO_STORE, "Retry-After": "5"})

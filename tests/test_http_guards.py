@@ -1,0 +1,294 @@
+"""Edges of the HTTP API (issue 11, item 2): odd bodies, size and time limits, redirects, headers,
+CORS, what reaches the log, and the one error shape on every status the OpenAPI documents."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.http_cache import CACHEABLE_PREFIXES
+from app.config import Settings
+from app.errors import ECHO_CHARS, MAX_LISTED_ERRORS
+from app.main import create_app
+from app.security import CONTENT_SECURITY_POLICY
+from tests.api_helpers import api_client
+from tests.live_server import live_server
+
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
+VERIFY = "/claims/verify"
+CLAIM: dict[str, Any] = {
+    "claim": "Most fentanyl seized at the southwest border in FY2022 was seized at ports of entry.",
+    "comparator": {"op": ">", "value": 0.5},
+    "definitions": [{"id": "sw-ports", "kind": "share", "dataset": "seizures",
+                     "measure": "quantity_lbs", "filters": {"drug": "fentanyl", "fiscal_year": "2022"},
+                     "part": {"component": "ofo"}, "base": {"region": "southwest"}}],
+}
+
+
+@pytest.fixture(scope="module")
+def client(loaded_url: str):
+    with api_client(loaded_url) as c:
+        yield c
+
+
+def claim_with(value_text: str) -> bytes:
+    """The example claim with its comparator value written as raw JSON text (NaN, 1e999...)."""
+    return json.dumps(CLAIM).replace('"value": 0.5', f'"value": {value_text}').encode()
+
+
+# --- bodies --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, echoed", [("NaN", "NaN"), ("Infinity", "Infinity"),
+                                         ("-Infinity", "-Infinity"), ("1e999", "Infinity")])
+def test_a_non_finite_number_in_a_claim_is_a_422_naming_it(client: TestClient, raw: str,
+                                                           echoed: str) -> None:
+    response = client.post(VERIFY, content=claim_with(raw),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["parameter"], error["value"]) == (
+        "invalid_parameter", "comparator.value", echoed)
+
+
+def test_a_body_that_is_not_utf8_is_a_400_in_the_error_shape(client: TestClient) -> None:
+    response = client.post(VERIFY, content=b'{"claim": "\xff\xfe"}',
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"
+    assert set(response.json()) == {"error"}
+
+
+def test_a_body_over_the_limit_is_refused_with_413(client: TestClient) -> None:
+    padded = {**CLAIM, "claim": "x" * 70_000}
+    response = client.post(VERIFY, json=padded)
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "code": "payload_too_large", "max_bytes": 65_536,
+        "message": "the request body is larger than 65536 bytes, the most this API accepts"}
+    assert response.headers["connection"] == "close"
+
+
+def read_reply(sock: socket.socket) -> tuple[bytes, dict[str, Any]]:
+    """Read one HTTP response carrying a JSON error; return its status line and the JSON."""
+    reply = b""
+    while b"}}" not in reply:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0], json.loads(body)
+
+
+def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(loaded_url: str) -> None:
+    settings = Settings(database_url=loaded_url, body_timeout_seconds=5, log_level="WARNING")
+    with live_server(settings) as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /claims/verify HTTP/1.1\r\nHost: t\r\nContent-Type: application/json"
+                         b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+            started = time.monotonic()
+            for _ in range(5):  # 80 KB, and the body goes on (no final chunk)
+                sock.sendall(b"4000\r\n" + b" " * 16_384 + b"\r\n")
+            status, body = read_reply(sock)
+            elapsed = time.monotonic() - started
+    assert status.startswith(b"HTTP/1.1 413 ")
+    assert body["error"]["code"] == "payload_too_large"
+    assert elapsed < 2  # not the 5 s body timeout: the rest was never waited for
+
+
+def test_a_long_submitted_value_is_echoed_shortened(loaded_url: str) -> None:
+    drug = "y" * 10_000_000
+    body = {**CLAIM, "definitions": [{**CLAIM["definitions"][0], "filters": {"drug": drug}}]}
+    with api_client(loaded_url, max_body_bytes=20_000_000) as c:
+        response = c.post(VERIFY, json=body)
+    assert response.status_code == 422
+    assert len(response.content) < 3000
+    error = response.json()["error"]
+    assert error["parameter"] == "definitions[0].filters.drug"
+    assert error["value"] == "y" * ECHO_CHARS + "… (10000000 characters)"
+    assert error["value"] in error["message"]
+
+
+def test_at_most_twenty_further_errors_are_listed(client: TestClient) -> None:
+    body = {**CLAIM, **{f"unknown_{i:03d}": i for i in range(100)}}
+    response = client.post(VERIFY, json=body)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["parameter"] == "unknown_000"
+    assert [e["parameter"] for e in error["other_errors"]] == [
+        f"unknown_{i:03d}" for i in range(1, MAX_LISTED_ERRORS + 1)]
+    assert error["more_errors"] == 100 - 1 - MAX_LISTED_ERRORS
+
+
+def test_a_content_length_beyond_the_body_is_a_408_after_the_body_timeout(loaded_url: str) -> None:
+    settings = Settings(database_url=loaded_url, body_timeout_seconds=1, log_level="WARNING")
+    with live_server(settings) as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            started = time.monotonic()
+            sock.sendall(b"POST /claims/verify HTTP/1.1\r\nHost: t\r\nContent-Type: application/json"
+                         b"\r\nContent-Length: 100\r\n\r\n{\"claim\":")
+            status, body = read_reply(sock)
+            elapsed = time.monotonic() - started
+    assert status.startswith(b"HTTP/1.1 408 ")
+    assert 0.9 < elapsed < 3
+    error = body["error"]
+    assert error["code"] == "request_timeout"
+    assert error["message"] == ("the request body did not arrive in full within 1 s: 9 bytes of the "
+                                "100 bytes its Content-Length announced were received")
+    assert "database" not in error["message"]
+
+
+# --- redirects, headers, CORS ----------------------------------------------------------------------
+
+def test_a_trailing_slash_redirects_relatively_whatever_the_host(client: TestClient) -> None:
+    response = client.get("/seizures/?drug=fentanyl", headers={"Host": "evil.example"},
+                          follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "/seizures?drug=fentanyl"
+    assert client.get("/claims/fentanyl-caaz-port-share/", follow_redirects=False).headers[
+        "location"] == "/claims/fentanyl-caaz-port-share"
+
+
+@pytest.mark.parametrize("path", ["//evil.example/", "/no-such-thing/", "/seizures/x/"])
+def test_a_trailing_slash_on_no_route_is_a_404_not_a_redirect(client: TestClient, path: str) -> None:
+    # The path as sent on the wire: a client library would read "//evil.example/" as a host.
+    response = client.get(httpx.URL(scheme="http", host="testserver", path=path),
+                          follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert "location" not in response.headers
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/seizures?drug=fentanyl", 200), ("GET", "/seizures?drug=fentanil", 422),
+    ("GET", "/nothing", 404), ("GET", "/healthz", 200), ("POST", "/claims/verify", 422),
+    ("GET", "/openapi.json", 200),
+])
+def test_every_response_carries_the_security_headers(client: TestClient, method: str, path: str,
+                                                     status: int) -> None:
+    response = client.request(method, path, json={} if method == "POST" else None)
+    assert response.status_code == status
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+    assert CONTENT_SECURITY_POLICY.startswith("default-src 'self';")
+    if status >= 400:  # no proxy or CDN keeps an error
+        assert response.headers["cache-control"] == "no-store"
+    elif path.startswith("/seizures"):
+        assert response.headers["cache-control"].startswith("public, max-age=")
+
+
+def test_cors_preflight_allows_only_the_headers_the_api_reads(client: TestClient) -> None:
+    def preflight(headers: str) -> httpx.Response:
+        return client.options(VERIFY, headers={"Origin": "https://news.example",
+                                               "Access-Control-Request-Method": "POST",
+                                               "Access-Control-Request-Headers": headers})
+
+    allowed = preflight("content-type")
+    assert allowed.status_code == 200
+    assert {h.strip().lower() for h in allowed.headers["access-control-allow-headers"].split(",")} == {
+        "accept", "accept-language", "content-language", "content-type", "if-none-match",
+        "x-request-id"}
+    assert preflight("x-evil").status_code == 400
+    assert preflight("authorization").status_code == 400
+
+
+# --- what reaches the log ----------------------------------------------------------------------------
+
+def test_secrets_in_a_query_string_never_reach_the_log(capsys: pytest.CaptureFixture[str]) -> None:
+    with api_client(UNREACHABLE, log_level="INFO") as c:
+        capsys.readouterr()
+        c.get("/healthz?password=hunter2&drug=fentanyl&api_key=k3y&access_token=t0k")
+    err = capsys.readouterr().err
+    line = next(json.loads(x) for x in err.splitlines() if '"borderstats.access"' in x)
+    assert line["query"] == "password=***&drug=fentanyl&api_key=***&access_token=***"
+    assert "hunter2" not in err and "k3y" not in err and "t0k" not in err
+
+
+def test_readyz_gives_anonymous_clients_a_generic_reason_and_logs_the_detail(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with api_client(UNREACHABLE, log_level="WARNING", db_timeout_seconds=2) as c:
+        capsys.readouterr()
+        response = c.get("/readyz")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["reason"] == "database: unreachable" and body["checks"]["database"] == "unreachable"
+    assert "127.0.0.1" not in response.text and "port" not in response.text
+    warning = json.loads(next(x for x in capsys.readouterr().err.splitlines() if "WARNING" in x))
+    assert warning["message"].startswith("database unavailable: ")
+    assert "127.0.0.1" in warning["message"]
+
+
+def test_an_outage_is_logged_once_not_once_per_request(capsys: pytest.CaptureFixture[str]) -> None:
+    with api_client(UNREACHABLE, log_level="WARNING", db_timeout_seconds=1) as c:
+        capsys.readouterr()
+        statuses = [c.get("/seizures", params={"drug": "fentanyl", "limit": i}).status_code
+                    for i in range(1, 41)]
+    assert statuses == [503] * 40
+    warnings = [json.loads(x) for x in capsys.readouterr().err.splitlines() if '"WARNING"' in x]
+    assert [w["message"].split(":")[0] for w in warnings] == ["database unavailable"]
+
+
+# --- the contract --------------------------------------------------------------------------------
+
+def test_every_operation_documents_its_error_statuses_with_the_one_schema() -> None:
+    app = create_app(Settings(database_url=UNREACHABLE, log_level="WARNING"))
+    schema = app.openapi()
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            statuses = set(operation["responses"])
+            expected = {"200", "408", "413"}
+            if path != "/healthz":
+                expected |= {"503"}
+            if path not in ("/healthz", "/readyz"):
+                expected |= {"429"}
+                if operation.get("parameters") or operation.get("requestBody"):
+                    expected |= {"422"}  # the dashboard's / takes no input
+                expected |= {"304"} if method == "get" and path.startswith(CACHEABLE_PREFIXES) \
+                    else set() if method == "get" else {"400"}
+            if "{" in path:
+                expected |= {"404"}
+            assert statuses == expected, (method, path)
+            for status in statuses - {"200", "304"}:
+                if (path, status) == ("/readyz", "503"):
+                    continue  # the readiness body
+                content = operation["responses"][status]["content"]["application/json"]
+                assert content["schema"] == error_ref, (method, path, status)
+            for status in statuses & {"429", "503"} - ({"503"} if path == "/readyz" else set()):
+                assert "Retry-After" in operation["responses"][status]["headers"]
+
+
+def test_an_outage_log_is_one_line_then_a_summary_per_interval_then_one_line_at_the_end(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from app.outage_log import OutageLog
+
+    now = [0.0]
+    outage = OutageLog(interval=5, clock=lambda: now[0])
+    with caplog.at_level("WARNING", logger="borderstats"):
+        for i in range(1239):  # 1,239 failed requests in 12.39 s
+            now[0] = i / 100
+            outage.failed("connection refused")
+        now[0] = 20.0
+        outage.succeeded()
+        outage.succeeded()  # no outage, no line
+    assert [r.getMessage() for r in caplog.records] == [
+        "database unavailable: connection refused",
+        "database still unavailable after 5 s: 500 more request(s) failed in the last 5 s; "
+        "last reason: connection refused",
+        "database still unavailable after 10 s: 500 more request(s) failed in the last 5 s; "
+        "last reason: connection refused",
+        "database available again after 20.0 s; 1239 request(s) failed meanwhile",
+    ]
