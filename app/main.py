@@ -1,4 +1,8 @@
-"""The FastAPI application: create_app() wires settings, engine, routers, errors and middleware."""
+"""The FastAPI application: create_app() wires settings, engine, routers, errors and middleware.
+
+Servers start it through the factory (`uvicorn --factory app.main:create_app`): nothing is built
+at import, so importing the package never reads settings or opens a database.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,16 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.api.docs import API_DESCRIPTION, OPENAPI_TAGS
 from app.api.error_docs import document_errors
 from app.api.http_cache import HttpCache, ResponseCache
+from app.api.middleware import RequestMiddleware
+from app.api.ratelimit import RateLimit
 from app.api.routes import claims, comparisons, data, health, pages, reference
+from app.api.security import RequestBodyLimit, SecurityHeaders, SlashRedirect
 from app.claims.registry import registry
 from app.config import Settings, get_settings
 from app.db import make_async_engine, read_urls_from_settings
-from app.docs import API_DESCRIPTION, OPENAPI_TAGS
 from app.errors import (
     ApiError,
     MethodNotAllowed,
@@ -32,12 +39,9 @@ from app.errors import (
     closest,
     from_validation,
 )
-from app.logging_setup import configure_logging
-from app.middleware import RequestMiddleware
-from app.outage_log import OutageLog
+from app.ops.logs import configure_logging
+from app.ops.outage_log import OutageLog
 from app.query.catalog import CatalogCache
-from app.ratelimit import RateLimit
-from app.security import RequestBodyLimit, SecurityHeaders, SlashRedirect
 
 log = logging.getLogger("borderstats")
 
@@ -228,6 +232,3 @@ def _query_names(route: Any) -> set[str]:
         else:
             names.add(param.alias)
     return names
-
-
-app = create_app()

@@ -1,6 +1,6 @@
 """Time the seed snapshot load, and `borderstats serve` on an empty database until its first answer.
 
-First, `app.snapshot.load` of the shipped snapshot into a fresh, migrated database, in this process
+First, `app.ingest.snapshot.load` of the shipped snapshot into a fresh, migrated database, in this process
 (imports and migrations not counted): target <= 0.5 s. Then each run starts `borderstats serve` as
 a subprocess on a free port with a fresh database (a new SQLite file, or a new Postgres database
 created and dropped around the run), polls /seizures?drug=fentanyl until it answers 200, and prints
@@ -106,10 +106,10 @@ def time_start(command: str, env: dict[str, str], *, limit: float) -> float:
 
 
 def time_snapshot_load(backend: str, admin_url: str) -> float:
-    """Seconds `app.snapshot.load` takes to fill a fresh, migrated database (in this process)."""
-    from app import snapshot
+    """Seconds `app.ingest.snapshot.load` takes to fill a fresh, migrated database (in this process)."""
     from app.db import database_urls, make_sync_engine
-    from app.migrate import upgrade
+    from app.ingest import snapshot
+    from app.ops.migrate import upgrade
     from app.paths import project_dir
 
     database = sqlite_database() if backend == "sqlite" else postgres_database(admin_url)

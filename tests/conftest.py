@@ -13,7 +13,7 @@ Fixtures for any test:
   database_factory     more fresh databases in one test: .new(migrated=True) -> URL, .engine(url)
   loaded_url           session-scoped, READ-ONLY: every official file ingested (the real ingest);
                        with BORDERSTATS_TEST_READ_ROLE=1 (Postgres) it connects as a SELECT-only
-                       role made by `app.roles` (the role the API uses in production)
+                       role made by `app.ops.roles` (the role the API uses in production)
   loaded_engine        a sync engine on loaded_url
   db_state             db_state(engine) -> counts and sums of every table, to assert "unchanged"
   run_cli              run_cli(args, database_url=..., cwd=..., program="borderstats"|"alembic")
@@ -35,7 +35,6 @@ from sqlalchemy import Engine, case, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from app.db import database_urls, make_sync_engine
-from app.migrate import upgrade
 from app.models import (
     Area,
     DataVersion,
@@ -48,6 +47,7 @@ from app.models import (
     SeizureEvent,
     State,
 )
+from app.ops.migrate import upgrade
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 # BORDERSTATS_TEST_BACKENDS=postgres runs the Postgres params only (the read-only role pass).
@@ -307,7 +307,7 @@ def read_role_requested() -> bool:
 
 def _select_only_role(engine: Engine) -> tuple[str, str]:
     """Make a SELECT-only role (and its unused writer twin) on the engine's database."""
-    from app.roles import RoleSpec, grant_roles
+    from app.ops.roles import RoleSpec, grant_roles
 
     suffix = uuid.uuid4().hex[:12]
     reader, writer = f"bs_test_ro_{suffix}", f"bs_test_rw_{suffix}"
@@ -373,7 +373,7 @@ def borderstats_command() -> list[str]:
     script = BIN_DIR / "borderstats"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from app.cli import main; main()"]
+    return [sys.executable, "-c", "from app.ops.cli import main; main()"]
 
 
 @pytest.fixture

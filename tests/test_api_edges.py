@@ -10,7 +10,7 @@ import pytest
 
 from app.api.http_cache import CachedBody, ResponseCache
 from app.db import database_urls
-from app.logging_setup import redact
+from app.ops.logs import redact
 
 
 @pytest.fixture(scope="module")

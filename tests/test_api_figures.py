@@ -550,11 +550,19 @@ def test_deaths_by_sex_match_the_by_drug_file(client):
 @pytest.mark.parametrize("params", [
     {"state": "AZ", "category": "heroin", "year": "2021"},
     {"state": "AZ", "sex": "female", "year": "2021"},
-    {"state": "DC", "year": "2021"},
-], ids=["state-category", "state-sex", "dc"])
-def test_unpublished_state_death_figures_are_not_zero(client, params):
+], ids=["state-category", "state-sex"])
+def test_state_death_breakdowns_no_one_publishes_are_refused(client, params):
     response = client.get("/overdose-deaths", params=params)
-    assert response.status_code == 422 or response.json()["data"][0]["deaths"] is None
+    assert response.status_code == 422
+    assert "published for the total of all drugs and both sexes only" in (
+        response.json()["error"]["message"])
+
+
+def test_a_state_the_table_leaves_out_is_null_and_incomplete_not_zero(client):
+    assert ("DC", 2021) not in h.state_deaths()
+    body = h.get_json(client, "/overdose-deaths", {"state": "DC", "year": "2021"})
+    assert body["data"] == [{"deaths": None, "rate": None}]
+    assert body["meta"]["complete"] is False
 
 
 # --- rollups -------------------------------------------------------------------------------------

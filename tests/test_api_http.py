@@ -219,24 +219,52 @@ def test_total_rows_is_the_group_count_on_a_page_past_the_end(client):
     assert body["meta"]["total_rows"] == len({s for s, y in h.state_deaths() if y == 2021}) == 50
 
 
-# --- SQL statements per request ------------------------------------------------------------------
+# --- SQL statements per request: an exact budget for every operation -----------------------------
 
-UNCACHED = [
-    ("/seizures", {"drug": "fentanyl", "group_by": "area,month"}),
-    ("/seizures", {"state": "NM", "group_by": "state"}),
-    ("/encounters", {"region": "southwest", "group_by": "citizenship"}),
-    ("/encounters", {"sector": "yuma", "group_by": "month"}),
-    ("/overdose-deaths", {"group_by": "category,year"}),
-    ("/drugs", {"bom": "false"}),
-    ("/areas", {"state": "CA"}),
-    ("/releases", {"dataset": "seizures"}),
-    ("/datasets", {"format": "json"}),
-    ("/seizure-events", {"state": "AZ"}),
-    ("/seizures", {"drug": "cocaine", "format": "csv"}),
+# (path, params, statements once the data version is trusted). A data request is one statement; a
+# comparison or a claim computes all its figures in one statement (a batch); the reference
+# listings come from the catalog; a like-for-like change needs a second round.
+BUDGETS = [
+    ("/seizures", {"drug": "fentanyl", "group_by": "area,month"}, 1),
+    ("/seizures", {"state": "NM", "group_by": "state"}, 1),
+    # A whole download: the data version and one cursor, in one snapshot.
+    ("/seizures", {"drug": "cocaine", "format": "csv"}, 2),
+    ("/seizures", {"drug": "cocaine", "format": "ndjson"}, 2),
+    ("/encounters", {"region": "southwest", "group_by": "citizenship"}, 1),
+    ("/encounters", {"sector": "yuma", "group_by": "month"}, 1),
+    ("/overdose-deaths", {"group_by": "category,year"}, 1),
+    ("/drugs", {"bom": "false"}, 0),
+    ("/areas", {"state": "CA"}, 0),
+    ("/releases", {"dataset": "seizures"}, 0),
+    ("/datasets", {"format": "json"}, 0),
+    ("/seizure-events", {"state": "AZ"}, 1),
+    ("/comparisons", {}, 0),
+    ("/comparisons/seizure-share", {"drug": "fentanyl", "fiscal_year": "2021",
+                                    "part_area": "san-diego-field-office,tucson-field-office",
+                                    "base": "southwest-ofo"}, 1),
+    ("/comparisons/encounter-share", {"region": "southwest", "fiscal_year": "2021",
+                                      "part_state": "CA,AZ"}, 1),
+    ("/comparisons/seizures-vs-encounters", {"drug": "fentanyl", "fiscal_year": "2021",
+                                             "groups": "CA,AZ;NM,TX"}, 1),
+    ("/comparisons/seizures-vs-encounters", {"drug": "fentanyl", "fiscal_year": "2025",
+                                             "groups": "CA,AZ;NM,TX"}, 1),
+    ("/comparisons/ports-vs-between", {"drug": "fentanyl", "fiscal_year": "2021"}, 1),
+    ("/comparisons/change", {"dataset": "overdose_deaths", "before": "2020", "after": "2021"}, 1),
+    ("/comparisons/change", {"dataset": "seizures", "drug": "fentanyl", "before": "FY2025",
+                             "after": "FY2026"}, 2),  # the same months of each: a second round
+    ("/claims", {}, 1),
+    ("/claims/fentanyl-caaz-port-share", {}, 1),
+    ("/healthz", {}, 0),
 ]
+VERIFY = {"claim": "Most fentanyl seized at the southwest border in FY2022 was at ports of entry.",
+          "comparator": {"op": ">", "value": 0.5, "unit": "share"},
+          "definitions": [{"id": "sw-ports", "kind": "share", "dataset": "seizures",
+                           "measure": "quantity_lbs",
+                           "filters": {"drug": "fentanyl", "fiscal_year": "2022"},
+                           "part": {"component": "ofo"}, "base": {"region": "southwest"}}]}
 
 
-def statements_per_request(client) -> list[tuple[str, int]]:
+def statements_per_request(client) -> list[tuple[str, dict, int]]:
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args):
@@ -247,27 +275,31 @@ def statements_per_request(client) -> list[tuple[str, int]]:
     try:
         client.get("/drugs")  # warm-up: the catalog is loaded once
         out = []
-        for i, (path, params) in enumerate(UNCACHED):
+        for path, params, _budget in BUDGETS:
             statements.clear()
-            # a query string no earlier request used: the response cache cannot answer
-            response = client.get(path, params={**params, "limit": str(100 + i)} if path in (
-                "/seizures", "/encounters", "/overdose-deaths") else params)
-            assert response.status_code == 200, response.text
-            out.append((path, len(statements)))
+            # Each request once, with the response cache off: every one does its work.
+            response = client.get(path, params=params)
+            assert response.status_code == 200, (path, response.text)
+            response.read()
+            out.append((path, params, len(statements)))
+        statements.clear()
+        assert client.post("/claims/verify", json=VERIFY).status_code == 200
+        out.append(("/claims/verify", {}, len(statements)))
         return out
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_at_most_two_sql_statements_per_request(loaded_url):
-    with h.api_client(loaded_url) as client:
+def test_every_operation_runs_exactly_its_budget_of_sql_statements(loaded_url):
+    with h.api_client(loaded_url, version_ttl_seconds=60, cache_entries=0) as client:
         counts = statements_per_request(client)
-    assert [c for c in counts if c[1] > 2] == []
+    assert counts == [(p, q, n) for p, q, n in BUDGETS] + [("/claims/verify", {}, 1)], [
+        (p, q, n, b) for (p, q, n), (_p, _q, b) in zip(counts, BUDGETS, strict=False) if n != b]
 
 
-def test_one_query_and_at_most_one_version_read_per_request_when_the_version_is_trusted(loaded_url):
-    with h.api_client(loaded_url, version_ttl_seconds=60) as client:
+def test_an_untrusted_data_version_costs_one_more_tiny_statement(loaded_url):
+    with h.api_client(loaded_url, version_ttl_seconds=0, cache_entries=0) as client:
         counts = statements_per_request(client)
-    assert [c for c in counts if c[1] > 2] == []
-    data = [n for path, n in counts if path in ("/seizures", "/encounters", "/overdose-deaths")]
-    assert data and all(n >= 1 for n in data)  # the figures come from the database
+    # /healthz never touches the database; everything else reads the version first.
+    assert counts == [(p, q, n + (p != "/healthz")) for p, q, n in BUDGETS] + [
+        ("/claims/verify", {}, 2)]

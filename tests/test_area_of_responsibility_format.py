@@ -18,7 +18,7 @@ from app.ingest.load import ingest_paths
 from app.ingest.options import IngestOptions
 from app.ingest.reader import read_file
 from app.models import Area, Encounter, Release
-from app.reference import ensure_reference
+from app.reference.seed import ensure_reference
 
 HEADER = ("Fiscal Year,Month Grouping,Month (abbv),Component,Land Border Region,Area of Responsibility,"
           "AOR (Abbv),Demographic,Citizenship,Title of Authority,Encounter Type,Encounter Count")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
-from app.cli import cli
-from app.migrate import head_revision
+from app.config import get_settings
+from app.ops.cli import cli
+from app.ops.migrate import head_revision
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
 BIN = Path(sys.executable).with_name("borderstats")
@@ -25,16 +28,48 @@ BIN = Path(sys.executable).with_name("borderstats")
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def _clean_env(env: dict[str, str] | None) -> dict[str, str | None]:
+    """Only the given settings: every DATABASE_URL / BORDERSTATS_* of the test run unset."""
+    unset = {k: None for k in os.environ if k == "DATABASE_URL" or k.startswith("BORDERSTATS_")}
+    return {**unset, "COLUMNS": "120", **(env or {})}
+
+
 @pytest.fixture
-def borderstats(tmp_path: Path) -> Run:
-    """borderstats(*args, env={...}, cwd=...): run the real command with only the given settings."""
+def borderstats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """borderstats(*args, env={...}): the command run in-process with Typer's CliRunner, with only
+    the given settings (the settings cache is cleared around each run), in a scratch directory."""
+    runner = CliRunner()
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        monkeypatch.chdir(cwd or tmp_path)
+        get_settings.cache_clear()
+        # As in a new process: no log handler an earlier test installed (alembic logs at INFO).
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level
+        root.handlers, root.level = [], logging.WARNING
+        try:
+            result = runner.invoke(cli, list(args), env=_clean_env(env), catch_exceptions=False)
+        finally:
+            get_settings.cache_clear()
+            root.handlers, root.level = handlers, level
+        return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout,
+                                           result.stderr)
+
+    return run
+
+
+@pytest.fixture
+def borderstats_process(tmp_path: Path) -> Run:
+    """The real command in its own process: where the process boundary is the point (start-up,
+    what reaches the terminal)."""
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
         clean = {k: v for k, v in os.environ.items()
                  if k != "DATABASE_URL" and not k.startswith("BORDERSTATS_")}
         command = [str(BIN)] if BIN.exists() else [sys.executable, "-c",
-                                                   "from app.cli import main; main()"]
+                                                   "from app.ops.cli import main; main()"]
         return subprocess.run([*command, *args], env={**clean, "COLUMNS": "120", **(env or {})},
                               cwd=cwd or tmp_path, capture_output=True, text=True, timeout=timeout)
 
@@ -75,8 +110,8 @@ def test_help_of_every_command_exits_0(borderstats: Run, path: tuple[str, ...]) 
     assert result.stderr == ""
 
 
-def test_top_level_help_lists_commands_database_and_exit_codes(borderstats: Run) -> None:
-    out = borderstats("--help").stdout
+def test_top_level_help_lists_commands_database_and_exit_codes(borderstats_process: Run) -> None:
+    out = borderstats_process("--help").stdout
     for word in ("serve", "ingest", "db", "seed", "DATABASE_URL", "BORDERSTATS_SQLITE_PATH",
                  "Exit codes"):
         assert word in out
@@ -101,8 +136,9 @@ def test_unreachable_database_exits_3_with_one_line(borderstats: Run, args: tupl
     assert one_line(result.stderr).startswith("borderstats: cannot reach the database ")
 
 
-def test_database_password_never_printed(borderstats: Run) -> None:
-    result = borderstats("db", "upgrade", env={"DATABASE_URL": "postgresql://bs:s3cret@127.0.0.1:1/x"})
+def test_database_password_never_printed(borderstats_process: Run) -> None:
+    result = borderstats_process("db", "upgrade",
+                                 env={"DATABASE_URL": "postgresql://bs:s3cret@127.0.0.1:1/x"})
     assert result.returncode == 3
     assert "s3cret" not in result.stderr + result.stdout
     assert "bs:***@127.0.0.1" in one_line(result.stderr)
@@ -204,7 +240,7 @@ def test_serve_with_no_configuration_migrates_seeds_and_answers(
     if backend == "postgres":
         env["DATABASE_URL"] = database_factory.new(migrated=False)
     port = _free_port()
-    command = [str(BIN)] if BIN.exists() else [sys.executable, "-c", "from app.cli import main; main()"]
+    command = [str(BIN)] if BIN.exists() else [sys.executable, "-c", "from app.ops.cli import main; main()"]
     process = subprocess.Popen([*command, "serve", "--port", str(port)], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -47,8 +47,9 @@ def test_a_malformed_read_url_stops_serve_with_one_line(tmp_path: Path) -> None:
 
 
 def test_uvicorn_start_up_never_prints_the_password(tmp_path: Path) -> None:
-    """Started without the CLI (`uvicorn app.main:app`), the failed start-up is masked too."""
-    result = run([str(BIN / "uvicorn"), "app.main:app", "--port", "1"],
+    """Started without the CLI (`uvicorn --factory app.main:create_app`), the failed start-up is
+    masked too."""
+    result = run([str(BIN / "uvicorn"), "--factory", "app.main:create_app", "--port", "1"],
                  {"DATABASE_URL": "postgresql//user:secret@host/db"}, Path(__file__).parents[1])
     assert result.returncode != 0
     assert "postgresql//user:***@host/db" in result.stderr

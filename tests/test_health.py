@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from app import snapshot
 from app.config import Settings
 from app.db import database_urls, make_sync_engine
+from app.ingest import snapshot
 from app.main import create_app
-from app.migrate import head_revision
+from app.ops.migrate import head_revision
 from app.paths import project_dir
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"

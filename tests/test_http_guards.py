@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.http_cache import CACHEABLE_PREFIXES
+from app.api.security import CONTENT_SECURITY_POLICY
 from app.config import Settings
 from app.errors import ECHO_CHARS, MAX_LISTED_ERRORS
 from app.main import create_app
-from app.security import CONTENT_SECURITY_POLICY
 from tests.api_helpers import api_client
 from tests.live_server import live_server
 
@@ -273,7 +273,7 @@ def test_every_operation_documents_its_error_statuses_with_the_one_schema() -> N
 
 def test_an_outage_log_is_one_line_then_a_summary_per_interval_then_one_line_at_the_end(
         caplog: pytest.LogCaptureFixture) -> None:
-    from app.outage_log import OutageLog
+    from app.ops.outage_log import OutageLog
 
     now = [0.0]
     outage = OutageLog(interval=5, clock=lambda: now[0])

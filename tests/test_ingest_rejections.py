@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from app import config
-from app.cli import cli
 from app.ingest import plausible
 from app.ingest.load import ingest_paths
 from app.models import Area, Drug, Encounter
+from app.ops.cli import cli
 
 TODAY = dt.date(2026, 1, 15)  # the date every in-process case runs on
 SW_OLD, SW_NEW = "cbp-sw-encounters-fy19-fy22.csv", "cbp-sw-encounters-fy22-fy25-aug.csv"

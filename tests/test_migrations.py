@@ -10,8 +10,8 @@ from sqlalchemy import inspect, select, text
 
 from app.db import Base
 from app.ingest.load import ingest_paths
-from app.migrate import check, current_revision, downgrade, head_revision, is_at_head, upgrade
 from app.models import DataVersion
+from app.ops.migrate import check, current_revision, downgrade, head_revision, is_at_head, upgrade
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ from collections import Counter
 import httpx
 import pytest
 
+from app.api.ratelimit import TokenBuckets
 from app.config import Settings
-from app.ratelimit import TokenBuckets
 from tests.live_server import live_server
 
 DATA = "/seizures?drug=fentanyl&fiscal_year=2021&group_by=component"

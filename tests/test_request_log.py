@@ -16,10 +16,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.middleware import RequestMiddleware
 from app.config import Settings
-from app.logging_setup import JsonFormatter, TextFormatter, redact
 from app.main import create_app
-from app.middleware import RequestMiddleware
+from app.ops.logs import JsonFormatter, TextFormatter, redact
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app import rollups
+from app.ingest import rollups
 from app.ingest.load import load_parsed
 from app.models import EncounterRollup, SeizureRollup
 

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from app import snapshot
+from app.ingest import snapshot
 from app.ingest.load import ingest_paths
 from app.ingest.options import IngestOptions
 from app.models import (
@@ -34,7 +34,7 @@ MAX_BYTES = 3_000_000
 
 @pytest.fixture(scope="session")
 def fresh_snapshot(data_files, tmp_path_factory) -> Path:
-    """`borderstats seed build` from ../shared/data, through app.snapshot.build."""
+    """`borderstats seed build` from ../shared/data, through app.ingest.snapshot.build."""
     out = tmp_path_factory.mktemp("snapshot")
     snapshot.build(data_files, out)
     return out

@@ -14,8 +14,9 @@ from pytest_httpserver import HTTPServer
 from sync_server import SHIPPED_MANIFEST, Agency, local_manifest
 from typer.testing import CliRunner
 
-from app.cli import cli
 from app.config import get_settings
+from app.db import database_urls, make_sync_engine
+from app.ops.cli import cli
 
 SW_NAME, SW_HREF = ("cbp-sw-encounters-fy19-fy22.csv",
                     "/sites/default/files/assets/documents/2022-Oct/sbo-encounters-fy19-fy22.csv")
@@ -106,11 +107,9 @@ def test_sync_dataset_option_limits_the_sources(invoke, agency, database_url, da
 
 
 def test_sync_dry_run_writes_nothing(invoke, agency, database_url, data_dir, tmp_path, db_state):
-    from conftest import engine_for
-
     publish(agency, data_dir)
     manifest = local_manifest(agency, tmp_path, ["cbp-sw-encounters"])
-    engine = engine_for(database_url)
+    engine = make_sync_engine(database_urls(database_url))
     before = db_state(engine)
     result = invoke(["--manifest", str(manifest), "--dry-run"], database_url=database_url)
     assert result.exit_code == 0, result.output

@@ -73,7 +73,7 @@ class DefinitionSpec(BaseModel):
     label: str = Field("", max_length=300, description="What this definition counts, in words.")
     kind: Literal["value", "share"] = Field(description="`value`: one figure; `share`: "
                                             "sum(part) / sum(base).")
-    dataset: Literal["seizures", "encounters", "overdose_deaths"]
+    dataset: Literal[tuple(DATASETS)]  # type: ignore[valid-type]
     measure: str = Field(description="A measure of the dataset: quantity_lbs, event_count "
                          "(seizures), encounter_count, deaths.", examples=["quantity_lbs"])
     filters: Filters = Field(default_factory=dict, description="Query parameters of the data "
@@ -113,8 +113,9 @@ class DefinitionSpec(BaseModel):
             raise ValueError("a 'value' definition takes filters only; part and base are for "
                              "'share'")
         if self.kind == "share":
-            if self.dataset == "overdose_deaths":
-                raise ValueError("shares are computed for seizures and encounters")
+            if DATASETS[self.dataset].share_path is None:
+                sharing = [d.name for d in DATASETS.values() if d.share_path]
+                raise ValueError(f"shares are computed for {' and '.join(sharing)}")
             if not self.part:
                 raise ValueError("a 'share' definition needs a non-empty part")
             if self.measure not in DATASETS[self.dataset].additive_measures:

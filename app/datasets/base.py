@@ -169,6 +169,47 @@ class Dataset:
     def stored_measures(self) -> tuple[str, ...]:
         return tuple(m.column for m in self.measures if m.column)
 
+    @property
+    def revision_key(self) -> str:
+        """The key release periods are recorded under when releases are current cell by cell."""
+        return self.families[0].key
+
+    @property
+    def fact_columns(self) -> tuple[str, ...]:
+        """Every column of the fact table an ingest writes, in order."""
+        family = (self.family_column,) if self.family_column else ()
+        return ("release_id", *family, *(c for c, _ in self.time.stored), *self.fact_key,
+                *self.stored_measures, "is_current")
+
+    @property
+    def cell_key(self) -> tuple[str, ...]:
+        """The columns that identify one figure of a release, its period included."""
+        return (self.time.column, *self.fact_key)
+
+    @property
+    def parsed_columns(self) -> dict[str, str]:
+        """What an ingest parses a file of this dataset into: column -> kind (date, int, float,
+        str), before names are resolved to ids."""
+        out = dict(self.time.stored)
+        for dim in self.stored_dimensions:
+            out.update(dict.fromkeys(dim.shape.parsed_columns, "str"))
+        for measure in self.measures:
+            if measure.column:
+                out[measure.column] = "int" if measure.integer else "float"
+        return out
+
+    @property
+    def snapshot_columns(self) -> dict[str, str]:
+        """The seed snapshot's columns of this dataset (after `release`): column -> kind."""
+        family = {self.family_column: "str"} if self.family_column else {}
+        out = {**family, **dict(self.time.stored)}
+        for dim in self.stored_dimensions:
+            out[dim.shape.snapshot_column] = "str"
+        for measure in self.measures:
+            if measure.column:
+                out[measure.column] = "int" if measure.integer else "float"
+        return out
+
     def rollup_columns(self, dims: tuple[str, ...] | set[str]) -> frozenset[str]:
         """The stored columns a rollup must keep to answer for these dimensions."""
         return frozenset(c for name in dims for c in self.dimension(name).shape.rollup_columns())

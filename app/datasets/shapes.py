@@ -36,6 +36,20 @@ class Shape:
     stored: bool = True
     # A derived dimension's values stand for values of another (a seizure's state: its areas).
     stands_for: str | None = None
+    # The columns an ingest parses from a file for it (an id column is parsed as names first).
+    parsed: tuple[str, ...] | None = None
+    # Its column in the seed snapshot (an id is written as the reference's slug).
+    snapshot: str | None = None
+
+    @property
+    def parsed_columns(self) -> tuple[str, ...]:
+        if self.parsed is not None:
+            return self.parsed
+        return (self.column,) if self.stored and self.column else ()
+
+    @property
+    def snapshot_column(self) -> str | None:
+        return self.snapshot or (self.column if self.stored else None)
 
     def condition(self, fact: Any, values: Sequence[Any], catalog: Any) -> Any:
         return fact.c[self.column].in_(values)
@@ -52,16 +66,19 @@ def plain(name: str, present: Callable[[Any], Any] | None = None) -> Shape:
     return Shape(column=name, outputs=(Output(name, lambda fact: fact.c[name], present),))
 
 
-def referenced(name: str, column: str, table: Table) -> Shape:
-    """An id column joined to a reference table: outputs its slug and its name."""
+def referenced(name: str, column: str, table: Table, parsed: tuple[str, ...]) -> Shape:
+    """An id column joined to a reference table: outputs its slug and its name; files name it
+    (`parsed`), the ingest resolves the names to ids, the snapshot writes the slug."""
     return Shape(column=column, outputs=(
         Output(name, lambda fact: table.c.slug, join=table),
         Output(f"{name}_name", lambda fact: table.c.name, join=table),
-    ))
+    ), parsed=parsed, snapshot=name)
 
 
-AREA = referenced("area", "area_id", Area.__table__)
-DRUG = referenced("drug", "drug_id", Drug.__table__)
+# How files name an area of responsibility (app/ingest/resolve.py matches it to the reference).
+AREA_PARSED = ("area_name", "area_kind", "area_component", "area_abbreviation", "area_state_hint")
+AREA = referenced("area", "area_id", Area.__table__, AREA_PARSED)
+DRUG = referenced("drug", "drug_id", Drug.__table__, ("drug",))
 
 
 @dataclass(frozen=True)

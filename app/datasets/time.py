@@ -94,6 +94,7 @@ class TimeAxis:
 
     unit: str
     column: str
+    stored: tuple[tuple[str, str], ...]  # the time columns a fact stores, with their kind
     grains: tuple[str, ...]
     params: tuple[str, ...]
 
@@ -119,6 +120,7 @@ class TimeAxis:
 class MonthlyTime(TimeAxis):
     unit = "month"
     column = "period"
+    stored = (("period", "date"), ("fiscal_year", "int"))
     grains = ("month", "quarter", "fiscal_quarter", "fiscal_year", "calendar_year")
     params = ("fiscal_year", "calendar_year", "month", "from", "to")
 
@@ -208,6 +210,7 @@ class AnnualTime(TimeAxis):
 
     unit = "year"
     column = "year"
+    stored = (("year", "int"),)
     grains = ("year",)
     params = ("year", "from", "to")
 

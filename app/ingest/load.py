@@ -20,8 +20,8 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
-from app import rollups
-from app.ingest import bulk, revisions
+from app.datasets import DATASETS
+from app.ingest import bulk, revisions, rollups
 from app.ingest.bulk import bulk_insert
 from app.ingest.currency import CurrencyPlan, PlannedRelease
 from app.ingest.errors import IngestError
@@ -30,8 +30,8 @@ from app.ingest.options import IngestOptions
 from app.ingest.parsers import OUTPUT_COLUMNS
 from app.ingest.reader import ParsedFile, read_file
 from app.ingest.resolve import with_area_and_drug_ids
-from app.models import DataVersion, Encounter, OverdoseDeath, Release, Seizure
-from app.reference import ReferenceIndex, ensure_reference, reference_index, seed_json
+from app.models import DataVersion, Release
+from app.reference.seed import ReferenceIndex, ensure_reference, reference_index, seed_json
 
 __all__ = ["FACTS", "LoadResult", "bulk_insert", "bump_data_version", "ingest_paths",
            "load_parsed", "lock_for_writing"]
@@ -49,30 +49,16 @@ class FactSpec:
     measures: tuple[str, ...]
 
 
+# Each dataset's fact table as the registry declares it (app/datasets).
 FACTS: dict[str, FactSpec] = {
-    "seizures": FactSpec(
-        Seizure.__table__,
-        ("release_id", "period", "fiscal_year", "area_id", "drug_id", "component", "region",
-         "land_filter", "event_count", "quantity_lbs", "is_current"),
-        key=("period", "area_id", "drug_id", "component", "region", "land_filter"),
-        measures=("event_count", "quantity_lbs"),
-    ),
-    "encounters": FactSpec(
-        Encounter.__table__,
-        ("release_id", "source", "period", "fiscal_year", "component", "region", "area_id",
-         "state", "demographic", "citizenship", "title_of_authority", "encounter_type",
-         "encounter_count", "is_current"),
-        key=("period", "component", "region", "area_id", "state", "demographic", "citizenship",
-             "title_of_authority", "encounter_type"),
-        measures=("encounter_count",),
-    ),
-    "overdose_deaths": FactSpec(
-        OverdoseDeath.__table__,
-        ("release_id", "year", "state", "category", "sex", "deaths", "rate", "is_current"),
-        key=("year", "state", "category", "sex"),
-        measures=("deaths", "rate"),
-    ),
-}
+    name: FactSpec(dataset.table, dataset.fact_columns, key=dataset.cell_key,
+                   measures=dataset.stored_measures)
+    for name, dataset in DATASETS.items()}
+
+
+def _names_references(frame: pl.DataFrame) -> bool:
+    """Whether a parsed file names areas or drugs the loader must match to reference ids."""
+    return "drug" in frame.columns or "area_name" in frame.columns
 
 
 @dataclass
@@ -210,7 +196,7 @@ def ensure_reference_releases(conn: Connection) -> list[LoadResult]:
     frame = pl.DataFrame({
         "line": list(range(1, len(figures) + 1)),
         **{c: [f[c] for f in figures] for c in ("year", "state", "category", "sex", "deaths", "rate")},
-    }, schema={"line": pl.Int64, **OUTPUT_COLUMNS["overdose_deaths"]})
+    }, schema={"line": pl.Int64, **OUTPUT_COLUMNS[NCHS_REFERENCE.dataset]})
     digest = hashlib.sha256(json.dumps(shipped, sort_keys=True).encode()).hexdigest()
     parsed = ParsedFile(path=Path(shipped["release"]["file_name"]), sha256=digest,
                         format=NCHS_REFERENCE, frame=frame)
@@ -275,7 +261,7 @@ def load_release(conn: Connection, parsed: ParsedFile, *, citation: str | None =
     result.release_id = release_id
 
     spec = FACTS[fmt.dataset]
-    if fmt.dataset != "overdose_deaths":
+    if _names_references(frame):
         frame = with_area_and_drug_ids(conn, parsed, index or reference_index(conn),
                                        options or IngestOptions())
     source = fmt.key if "source" in spec.columns else None
@@ -300,7 +286,9 @@ def load_release(conn: Connection, parsed: ParsedFile, *, citation: str | None =
         if touched is not None:
             touched.add(fmt.dataset, source, current_at_end, facts.select(spec.columns))
     else:
-        settled = revisions.settle_cells(conn, fact=spec.table, release_id=release_id)
+        settled = revisions.settle_cells(conn, fact=spec.table, release_id=release_id,
+                                         key_columns=spec.key, measures=spec.measures,
+                                         key=DATASETS[fmt.dataset].revision_key)
     counts = Counter(settled.statuses.values())
     result.new, result.revised = counts["new"], counts["revised"]
     result.unchanged, result.superseded = counts["unchanged"], counts["superseded"]

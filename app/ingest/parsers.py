@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 import polars as pl
 
+from app.datasets import DATASETS
+from app.datasets.shapes import AREA_PARSED
 from app.ingest import normalize as n
 from app.ingest.columns import Columns
 from app.ingest.formats import FileFormat
@@ -36,27 +38,21 @@ class ParseOptions:
     known_states: frozenset[str] | None = None  # None: any 2-letter code
 
 
-# The converted columns every parsed frame of a dataset has (besides `line`), and their types.
-AREA_COLUMNS = {"area_name": pl.String, "area_kind": pl.String, "area_component": pl.String,
-                "area_abbreviation": pl.String, "area_state_hint": pl.String}
+# The converted columns every parsed frame of a dataset has (besides `line`), and their types:
+# what the registry says an ingest parses (app/datasets, Dataset.parsed_columns).
+POLARS_TYPES: dict[str, pl.DataType] = {"date": pl.Date, "int": pl.Int64, "float": pl.Float64,
+                                        "str": pl.String}
+AREA_COLUMNS = dict.fromkeys(AREA_PARSED, pl.String)
 OUTPUT_COLUMNS: dict[str, dict[str, pl.DataType]] = {
-    "seizures": {"period": pl.Date, "fiscal_year": pl.Int64, **AREA_COLUMNS,
-                 "component": pl.String, "region": pl.String, "land_filter": pl.String,
-                 "drug": pl.String, "event_count": pl.Int64, "quantity_lbs": pl.Float64},
-    "encounters": {"period": pl.Date, "fiscal_year": pl.Int64, "component": pl.String,
-                   "region": pl.String, **AREA_COLUMNS, "state": pl.String,
-                   "demographic": pl.String, "citizenship": pl.String,
-                   "title_of_authority": pl.String, "encounter_type": pl.String,
-                   "encounter_count": pl.Int64},
-    "overdose_deaths": {"year": pl.Int64, "state": pl.String, "category": pl.String,
-                        "sex": pl.String, "deaths": pl.Int64, "rate": pl.Float64},
-}
-MEASURES = {"event_count", "quantity_lbs", "encounter_count", "deaths", "rate"}
+    name: {c: POLARS_TYPES[kind] for c, kind in dataset.parsed_columns.items()}
+    for name, dataset in DATASETS.items()}
 
 
 def record_key_columns(dataset: str) -> list[str]:
-    """The columns that identify a figure in a release (everything but the measures)."""
-    return [c for c in OUTPUT_COLUMNS[dataset] if c not in MEASURES and c != "fiscal_year"]
+    """The columns that identify a figure in a release (its period and dimensions)."""
+    found = DATASETS[dataset]
+    return [found.time.column,
+            *(c for dim in found.stored_dimensions for c in dim.shape.parsed_columns)]
 
 
 

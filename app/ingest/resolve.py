@@ -16,7 +16,7 @@ from app.ingest.options import IngestOptions
 from app.ingest.parsers import AREA_COLUMNS
 from app.ingest.reader import ParsedFile
 from app.models import Area, AreaState, Drug, State
-from app.reference import ReferenceIndex
+from app.reference.seed import ReferenceIndex
 
 AREA_SOURCE_COLUMNS = ("Area of Responsibility", "Sector")
 _AREA = list(AREA_COLUMNS)
@@ -27,10 +27,10 @@ def with_area_and_drug_ids(conn: Connection, parsed: ParsedFile, index: Referenc
     """parsed.frame plus area_id and drug_id (null where the dataset has none)."""
     frame = parsed.frame
     problems: list[IngestError] = []
-    if parsed.format.dataset in {"seizures", "encounters"}:
+    if "area_name" in frame.columns:
         frame, problem = _attach_areas(conn, parsed, frame, index, options)
         problems += [problem] if problem else []
-    if parsed.format.dataset == "seizures":
+    if "drug" in frame.columns:
         frame, problem = _attach_drugs(conn, parsed, frame, index, options)
         problems += [problem] if problem else []
     if problems:

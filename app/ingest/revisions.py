@@ -30,9 +30,12 @@ from sqlalchemy import (
     update,
 )
 
+from app.datasets import DATASETS
 from app.models import Release, ReleasePeriod
 
-FLOAT_MEASURES = {"quantity_lbs", "rate"}
+# Measures compared within a tolerance (one CBP release rounds them): the registry's non-integers.
+FLOAT_MEASURES = {m.column for dataset in DATASETS.values() for m in dataset.measures
+                  if m.column and not m.integer}
 STATUS_ORDER = ("revised", "superseded", "new", "unchanged")
 
 
@@ -116,9 +119,11 @@ def _as_date(value: object) -> dt.date:
 
 # --- overdose deaths: cell by cell ----------------------------------------------------------------
 
-def settle_cells(conn: Connection, *, fact: Table, release_id: int) -> Settled:
-    """Rank every version of the release's cells, flag the best current, report per year."""
-    cell = (fact.c.year, fact.c.state, fact.c.category, fact.c.sex)
+def settle_cells(conn: Connection, *, fact: Table, release_id: int, key_columns: tuple[str, ...],
+                 measures: tuple[str, ...], key: str) -> Settled:
+    """Rank every version of the release's cells, flag the best current, report per year (the
+    first key column is the year)."""
+    cell = tuple(fact.c[c] for c in key_columns)
     mine = case((fact.c.release_id == release_id, 1), else_=0)
     # Window functions only (no join): NULL states partition together, as in GROUP BY.
     ranked = (
@@ -132,31 +137,33 @@ def settle_cells(conn: Connection, *, fact: Table, release_id: int) -> Settled:
         .subquery()
     )
     winners = conn.execute(
-        select(ranked.c.id, ranked.c.release_id, ranked.c.year, ranked.c.state, ranked.c.category,
-               ranked.c.sex, ranked.c.place, ranked.c.is_current)
+        select(ranked.c.id, ranked.c.release_id, *(ranked.c[c] for c in key_columns),
+               ranked.c.place, ranked.c.is_current)
         .where(ranked.c.has_mine == 1)
     ).all()
-    won_cells = {(r.year, r.state, r.category, r.sex): r.release_id == release_id
+    won_cells = {tuple(r[2:2 + len(key_columns)]): r.release_id == release_id
                  for r in winners if r.place == 1}
+    spreads = []
+    for m in measures:
+        spreads += [func.min(fact.c[m]).label(f"lo_{m}"), func.max(fact.c[m]).label(f"hi_{m}"),
+                    func.count(fact.c[m]).label(f"n_{m}")]
     before = (
-        select(*cell, func.count().label("n"),
-               func.min(fact.c.deaths).label("lo_deaths"), func.max(fact.c.deaths).label("hi_deaths"),
-               func.count(fact.c.deaths).label("n_deaths"),
-               func.min(fact.c.rate).label("lo_rate"), func.max(fact.c.rate).label("hi_rate"),
-               func.count(fact.c.rate).label("n_rate"))
+        select(*cell, func.count().label("n"), *spreads)
         .where(or_(fact.c.release_id == release_id, fact.c.is_current.is_(True)))
         .group_by(*cell).having(func.max(mine) == 1).subquery()
     )
-    same = and_(_equal(before.c.lo_deaths, before.c.hi_deaths, before.c.n_deaths, "deaths"),
-                _equal(before.c.lo_rate, before.c.hi_rate, before.c.n_rate, "rate"))
-    compared = conn.execute(select(before.c.year, before.c.state, before.c.category, before.c.sex,
-                                   before.c.n, cast(same, Boolean))).all()
+    same = and_(*(_equal(before.c[f"lo_{m}"], before.c[f"hi_{m}"], before.c[f"n_{m}"], m)
+                  for m in measures))
+    compared = conn.execute(select(*(before.c[c] for c in key_columns), before.c.n,
+                                   cast(same, Boolean))).all()
 
     seen: dict[int, set[str]] = defaultdict(set)
     cells_per_year: Counter[int] = Counter()
     current_years: set[int] = set()
-    for year, state, category, sex, n, equal in compared:
-        wins = won_cells[(year, state, category, sex)]
+    for row in compared:
+        cell_key, n, equal = tuple(row[:len(key_columns)]), row[-2], row[-1]
+        year = cell_key[0]
+        wins = won_cells[cell_key]
         if n == 1:
             status = "new"
         elif equal:
@@ -176,7 +183,7 @@ def settle_cells(conn: Connection, *, fact: Table, release_id: int) -> Settled:
     statuses = {dt.date(year, 1, 1): next(s for s in STATUS_ORDER if s in found)
                 for year, found in seen.items()}
     conn.execute(insert(ReleasePeriod), [
-        {"release_id": release_id, "period": p, "revision_key": "overdose_deaths",
+        {"release_id": release_id, "period": p, "revision_key": key,
          "row_count": cells_per_year[p.year], "status": s, "is_current": p.year in current_years}
         for p, s in sorted(statuses.items())
     ])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.readiness import check_readiness
+from app.ops.readiness import check_readiness
 
 router = APIRouter(tags=["health"])
 

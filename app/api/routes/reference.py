@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from app import reference_queries as listings
 from app.api.deps import ContextDep
 from app.api.examples import example_responses
 from app.api.params import OutputParams
 from app.datasets import DATASETS
 from app.query.catalog import Catalog
 from app.query.parse import resolve_filters
+from app.reference import listings
 from app.render.formats import Document, render
 
 router = APIRouter(tags=["reference"])

@@ -16,8 +16,8 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ServiceUnavailable
-from app.logging_setup import REQUEST_ID, redact_query
-from app.outage_log import OutageLog
+from app.ops.logs import REQUEST_ID, redact_query
+from app.ops.outage_log import OutageLog
 
 access_log = logging.getLogger("borderstats.access")
 log = logging.getLogger("borderstats")

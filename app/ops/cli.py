@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from app.config import Settings, get_settings
 from app.db import DatabaseURLError, make_sync_engine, read_urls_from_settings, urls_from_settings
 
-READER = "borderstats_reader"  # app.roles names them too; not imported here (psycopg at start-up)
+READER = "borderstats_reader"  # app.ops.roles names them too; not imported here (psycopg at start-up)
 WRITER = "borderstats_writer"
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
@@ -103,7 +103,7 @@ def ingest(
     from app.ingest.errors import IngestError
     from app.ingest.load import ingest_paths
     from app.ingest.options import IngestOptions
-    from app.migrate import upgrade
+    from app.ops.migrate import upgrade
 
     options = IngestOptions(allow_new_areas=allow_new_areas, allow_new_drugs=allow_new_drugs,
                             max_file_mb=max_file_mb or _settings().max_file_mb)
@@ -182,7 +182,7 @@ def _sync_pass(engine, settings: Settings, manifest_path: Path, *, dataset: str 
     from app.ingest.sources import ManifestError, load_manifest, select_sources
     from app.ingest.sync import default_policy
     from app.ingest.sync import sync as run_sync
-    from app.migrate import upgrade
+    from app.ops.migrate import upgrade
 
     started = time.perf_counter()
     try:
@@ -213,7 +213,7 @@ def _sync_pass(engine, settings: Settings, manifest_path: Path, *, dataset: str 
 def db_upgrade(revision: Annotated[str, typer.Argument(
         help="Target revision id, or head for the latest.")] = "head") -> None:
     """Migrate the schema up (default: to the latest revision)."""
-    from app.migrate import upgrade
+    from app.ops.migrate import upgrade
 
     engine = _engine()
     try:
@@ -227,7 +227,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(
 def db_downgrade(revision: Annotated[str, typer.Argument(
         help="Target revision id, or base for an empty schema.")] = "base") -> None:
     """Migrate the schema down (default: remove every table)."""
-    from app.migrate import downgrade
+    from app.ops.migrate import downgrade
 
     engine = _engine()
     try:
@@ -242,7 +242,7 @@ def db_check() -> None:
     """Fail if the models and the migrated schema differ."""
     from alembic.util.exc import CommandError
 
-    from app.migrate import check
+    from app.ops.migrate import check
 
     engine = _engine()
     try:
@@ -257,7 +257,7 @@ def db_check() -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Print the schema revision of the database and the latest one."""
-    from app.migrate import current_revision, head_revision
+    from app.ops.migrate import current_revision, head_revision
 
     engine = _engine()
     try:
@@ -277,7 +277,7 @@ def db_grant(
     Passwords come from BORDERSTATS_READER_PASSWORD and BORDERSTATS_WRITER_PASSWORD; there is no
     default. Idempotent: run it on every deploy, after `db upgrade`.
     """
-    from app.roles import RolesError, RoleSpec, grant_roles
+    from app.ops.roles import RolesError, RoleSpec, grant_roles
 
     settings = _settings()
     missing = [name for name, value in (("BORDERSTATS_READER_PASSWORD", settings.reader_password),
@@ -317,7 +317,7 @@ def seed_build(
     out: Annotated[Path | None, typer.Option(help="Output folder (default seed/snapshot).")] = None,
 ) -> None:
     """Write the snapshot of current figures from the official files in DATA_DIR."""
-    from app import snapshot
+    from app.ingest import snapshot
     from app.ingest.errors import IngestError
 
     files = sorted(p for p in data_dir.glob("*") if p.suffix.lower() in {".csv", ".xlsx"})
@@ -339,8 +339,8 @@ def seed_load(
         "(for deploy scripts run on every start).")] = False,
 ) -> None:
     """Fill an empty database from the snapshot (migrating it first); refuse a non-empty one."""
-    from app import snapshot
-    from app.migrate import upgrade
+    from app.ingest import snapshot
+    from app.ops.migrate import upgrade
 
     engine = _engine()
     started = time.perf_counter()
@@ -377,7 +377,7 @@ def serve(
         help="Load the seed snapshot when the database is empty.")] = True,
 ) -> None:
     """Migrate, load the seed snapshot into an empty database, and serve the API."""
-    from app.logging_setup import configure_logging
+    from app.ops.logs import configure_logging
 
     settings = _settings()
     host = host or settings.host
@@ -395,15 +395,16 @@ def serve(
 
     import uvicorn
 
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_config=None,
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None,
                 log_level=settings.log_level.lower(), access_log=False, proxy_headers=True,
                 server_header=False)
 
 
 def _prepare_database(*, seed: bool) -> None:
     """Migrate to the latest revision and load the seed snapshot into an empty database."""
-    from app import snapshot
-    from app.migrate import upgrade
+    from app.ingest import snapshot
+    from app.ops.migrate import upgrade
 
     engine = _engine()
     try:

@@ -13,8 +13,8 @@ from collections import OrderedDict
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.security import send_error
 from app.errors import ApiError
-from app.security import send_error
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 MAX_CLIENTS = 50_000  # buckets kept per worker; the least recently seen go first

@@ -49,7 +49,7 @@ class Readiness:
 async def latest_revision() -> str | None:
     """Return the newest migration revision, read from the migration scripts once per process."""
     if "head" not in _latest:
-        from app.migrate import head_revision  # alembic is imported only when first needed
+        from app.ops.migrate import head_revision  # alembic is imported only when first needed
 
         _latest["head"] = await asyncio.to_thread(head_revision)
     return _latest["head"]

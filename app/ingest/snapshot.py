@@ -21,35 +21,28 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from app import rollups
 from app.datasets import DATASETS
 from app.db import database_urls, make_sync_engine
+from app.ingest import rollups
 from app.ingest.bulk import insert_frame
 from app.ingest.load import FACTS, bump_data_version, ingest_paths, lock_for_writing
 from app.ingest.options import IngestOptions
-from app.migrate import upgrade
 from app.models import Area, AreaState, Drug, Release, ReleasePeriod, State
-from app.reference import ensure_reference
+from app.ops.migrate import upgrade
+from app.reference.seed import ensure_reference
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
-# Per dataset: the snapshot's columns and their types (`release` indexes the manifest's releases).
+# Per dataset: the snapshot's columns and their types (`release` indexes the manifest's releases),
+# from the registry's snapshot columns; compact integer types (years, counts fit).
+_KINDS = {"date": pl.Date, "str": pl.String, "float": pl.Float64}
 _FACT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "seizures": {"release": pl.Int16, "period": pl.Date, "fiscal_year": pl.Int16,
-                 "area": pl.String, "drug": pl.String, "component": pl.String,
-                 "region": pl.String, "land_filter": pl.String, "event_count": pl.Int32,
-                 "quantity_lbs": pl.Float64, "is_current": pl.Boolean},
-    "encounters": {"release": pl.Int16, "source": pl.String, "period": pl.Date,
-                   "fiscal_year": pl.Int16, "component": pl.String, "region": pl.String,
-                   "area": pl.String, "state": pl.String, "demographic": pl.String,
-                   "citizenship": pl.String, "title_of_authority": pl.String,
-                   "encounter_type": pl.String, "encounter_count": pl.Int32,
-                   "is_current": pl.Boolean},
-    "overdose_deaths": {"release": pl.Int16, "year": pl.Int16, "state": pl.String,
-                        "category": pl.String, "sex": pl.String, "deaths": pl.Int32,
-                        "rate": pl.Float64, "is_current": pl.Boolean},
-}
+    name: {"release": pl.Int16,
+           **{c: (pl.Int16 if c in dict(dataset.time.stored) else pl.Int32) if kind == "int"
+              else _KINDS[kind] for c, kind in dataset.snapshot_columns.items()},
+           "is_current": pl.Boolean}
+    for name, dataset in DATASETS.items()}
 
 
 class SnapshotError(Exception):

@@ -1,0 +1,1 @@
+"""Operations: the command line, migrations, readiness, logging, database roles."""
