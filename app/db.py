@@ -138,8 +138,13 @@ def make_sync_engine(urls: DatabaseURLs, *, timeout: float = 30.0) -> Engine:
     )
 
 
-def make_async_engine(urls: DatabaseURLs, *, pool_size: int = 5, timeout: float = 3.0) -> AsyncEngine:
-    """Create the engine the API reads through; bounded waits so an outage fails fast."""
+def make_async_engine(urls: DatabaseURLs, *, pool_size: int = 5, timeout: float = 3.0,
+                      pool_wait: float | None = None) -> AsyncEngine:
+    """Create the engine the API reads through; bounded waits so an outage fails fast.
+
+    `timeout` bounds connecting and each statement; `pool_wait` (default: `timeout`) how long a
+    request queues for a pooled connection. A burst of requests should queue, not fail: the API
+    passes its request deadline here, which already bounds the whole request."""
     if urls.backend == "sqlite":
         _ensure_sqlite_dir(urls.async_)
         engine = create_async_engine(urls.async_, connect_args={"timeout": timeout})
@@ -150,7 +155,7 @@ def make_async_engine(urls: DatabaseURLs, *, pool_size: int = 5, timeout: float 
         urls.async_,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_timeout=timeout,
+        pool_timeout=pool_wait if pool_wait is not None else timeout,
         # No pre-ping: it costs a round trip per request. A connection lost in an outage fails
         # one request (503), which invalidates the pool; the next request reconnects.
         pool_pre_ping=False,

@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         engine = make_async_engine(read_urls_from_settings(settings), pool_size=settings.pool_size,
-                                   timeout=settings.db_timeout_seconds)
+                                   timeout=settings.db_timeout_seconds,
+                                   pool_wait=settings.request_timeout_seconds)
         # Any statement the database answers ends an outage in the log.
         event.listen(engine.sync_engine, "after_cursor_execute",
                      lambda *_args: app.state.outage_log.succeeded())
@@ -92,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     document_errors(app)
     app.add_middleware(HttpCache)  # innermost: cached bodies skip routing and validation
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    # Level 5: level 9 (the default) costs about three times the CPU for bodies ~1 % smaller.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
     app.add_middleware(SlashRedirect, router=app.router)
     # Bodies are read whole (bounded) before the handler, well inside the request deadline.
     app.add_middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes,

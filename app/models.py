@@ -270,7 +270,7 @@ class SeizureRollup(Base):
     quantity_lbs: Mapped[float] = mapped_column(Float(precision=53))
     is_current: Mapped[bool] = mapped_column(Boolean)
 
-    __table_args__ = (Index(None, "rollup", "period"),)
+    __table_args__ = (Index(None, "rollup", "period"), Index(None, "rollup", "drug_id", "period"))
 
 
 class EncounterRollup(EncounterColumns, Base):

@@ -601,8 +601,9 @@ def test_results_are_identical_with_and_without_rollups(client, dataset, params)
         async with state.engine.connect() as conn:
             for use in (True, False):
                 the_plan = build(spec, choose_family(spec, catalog), catalog, use_rollups=use)
-                raw = (await conn.execute(the_plan.statement)).mappings().all()
-                shaper = Shaper.for_plan(the_plan, catalog)
+                executed = await conn.execute(the_plan.statement)
+                raw = executed.all()
+                shaper = Shaper.for_plan(the_plan, catalog, list(executed.keys()))
                 out.append(finish(shaper, [shaper.row(r) for r in raw], raw))
         return out
 

@@ -303,3 +303,64 @@ def test_an_untrusted_data_version_costs_one_more_tiny_statement(loaded_url):
     # /healthz never touches the database; everything else reads the version first.
     assert counts == [(p, q, n + (p != "/healthz")) for p, q, n in BUDGETS] + [
         ("/claims/verify", {}, 2)]
+
+
+# --- single flight: concurrent misses of the same answer compute it once ----------------------
+
+async def _concurrent_statements(database_url: str, urls: list[str], *,
+                                 cache_entries: int) -> tuple[int, list[bytes]]:
+    """SQL statements run while `urls` are requested all at once (one app, one event loop), and
+    the bodies answered."""
+    import asyncio
+
+    import httpx
+
+    from app.config import Settings
+    from app.main import create_app
+
+    app = create_app(Settings(database_url=database_url, version_ttl_seconds=60,
+                              cache_entries=cache_entries, log_level="WARNING"))
+    statements: list[str] = []
+    transport = httpx.ASGITransport(app=app)
+    async with (app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=transport, base_url="http://test") as client):
+        assert (await client.get("/drugs")).status_code == 200  # the catalog, read once
+
+        def count(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        engine = app.state.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            responses = await asyncio.gather(*(client.get(url) for url in urls))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert [r.status_code for r in responses] == [200] * len(urls)
+    return len(statements), [r.content for r in responses]
+
+
+SAME = "/seizures?drug=cocaine&group_by=area,fiscal_year"
+
+
+def test_concurrent_requests_for_one_new_answer_run_its_sql_once_and_share_it(loaded_url):
+    import asyncio
+
+    count, bodies = asyncio.run(_concurrent_statements(loaded_url, [SAME] * 8, cache_entries=64))
+    assert count == 1
+    assert len(set(bodies)) == 1 and b'"data"' in bodies[0]
+
+
+def test_distinct_answers_each_run_their_own_sql(loaded_url):
+    import asyncio
+
+    urls = [f"{SAME}&limit={n}" for n in range(1, 9)]
+    count, bodies = asyncio.run(_concurrent_statements(loaded_url, urls, cache_entries=64))
+    assert count == 8
+    assert len(set(bodies)) == 8
+
+
+def test_without_the_response_cache_every_request_runs_its_sql(loaded_url):
+    import asyncio
+
+    count, _ = asyncio.run(_concurrent_statements(loaded_url, [SAME] * 8, cache_entries=0))
+    assert count == 8

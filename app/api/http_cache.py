@@ -9,6 +9,7 @@ nothing of it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -35,6 +36,11 @@ class ResponseCache:
 
     Bounded by entries and by bytes, least recently used out first, so no query string can make
     a worker hold more than `max_bytes` of responses.
+
+    It also keeps the misses being computed (single flight): a request for a body another request
+    of the same worker is already computing waits for that one and shares its answer, so a burst
+    of the same new URL runs its SQL once. Off with the cache (`max_entries` 0): then every
+    request runs its own SQL, as benchmarks of the uncached path need.
     """
 
     def __init__(self, max_entries: int, max_bytes: int = 64_000_000, max_body: int = 2_000_000):
@@ -43,6 +49,7 @@ class ResponseCache:
         self.max_body = max_body
         self.size = 0
         self._items: OrderedDict[str, CachedBody] = OrderedDict()
+        self.pending: dict[str, asyncio.Future[CachedBody | None]] = {}
 
     def get(self, key: str) -> CachedBody | None:
         item = self._items.get(key)
@@ -130,7 +137,12 @@ class HttpCache:
         if etag_matches(if_none_match, etag):
             await _send_simple(send, 304, cache_headers(etag), b"")
             return
-        cached = state.responses.get(etag) if fmt == "json" else None
+        responses: ResponseCache = state.responses
+        cached = responses.get(etag) if fmt == "json" else None
+        if cached is None and fmt == "json" and etag in responses.pending:
+            # Another request is computing this body: share its answer (None: it was not a 200
+            # that could be kept, so compute our own).
+            cached = await asyncio.shield(responses.pending[etag])
         if cached is not None:
             if star:  # a current representation exists: "*" matches it
                 await _send_simple(send, 304, cache_headers(etag), b"")
@@ -138,7 +150,19 @@ class HttpCache:
                 await _send_simple(send, 200, [*cache_headers(etag), *cached.headers], cached.body)
             return
         scope.setdefault("state", {})["catalog"] = catalog
-        await self.app(scope, receive, _Tagging(scope, send, key, fmt == "json", star, state))
+        tagging = _Tagging(scope, send, key, fmt == "json", star, state)
+        if fmt != "json" or responses.max_entries <= 0 or etag in responses.pending:
+            await self.app(scope, receive, tagging)
+            return
+        shared: asyncio.Future[CachedBody | None] = asyncio.get_running_loop().create_future()
+        responses.pending[etag] = shared
+        try:
+            await self.app(scope, receive, tagging)
+        finally:
+            del responses.pending[etag]
+            # The body kept for this ETag; None when the answer was not a whole 200 of it (an
+            # error, a newer catalog, a cancelled request): the waiters then compute their own.
+            shared.set_result(tagging.kept if tagging.etag == etag else None)
 
 
 class _Tagging:
@@ -152,6 +176,7 @@ class _Tagging:
         self.etag = ""
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: list[bytes] = []
+        self.kept: CachedBody | None = None
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -176,7 +201,8 @@ class _Tagging:
         if self.store and message["type"] == "http.response.body":
             self.chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                self.state.responses.put(self.etag, CachedBody(b"".join(self.chunks), self.headers))
+                self.kept = CachedBody(b"".join(self.chunks), self.headers)
+                self.state.responses.put(self.etag, self.kept)
         await self.send(message)
 
 

@@ -83,6 +83,7 @@ SEIZURES = Dataset(
         ("component", "region", "area"),
         ("component", "region", "land_filter"),
         ("component", "region", "drug", "land_filter"),
+        ("component", "region", "drug", "area"),
     ),
     caveats=(
         Caveat("Seizure states are those of the area of responsibility: El Paso covers NM and TX "

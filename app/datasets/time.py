@@ -151,6 +151,10 @@ class MonthlyTime(TimeAxis):
 
     def conditions(self, period: Period, fact: Any) -> list[Any]:
         out = []
+        first, last = period.bounds()
+        if period.fiscal_years or period.calendar_years or period.months:
+            # The same months as a range on the period column too, so an index on it applies.
+            out += [fact.c.period >= first, fact.c.period <= last]
         if period.fiscal_years:
             out.append(fact.c.fiscal_year.in_(period.fiscal_years))
         if period.calendar_years:

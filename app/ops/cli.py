@@ -11,13 +11,14 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from app.config import Settings, get_settings
-from app.db import DatabaseURLError, make_sync_engine, read_urls_from_settings, urls_from_settings
+# Only what `--help` needs is imported here: SQLAlchemy, pydantic settings and the web stack are
+# imported by the commands that use them (`borderstats --help` in well under half a second).
+if TYPE_CHECKING:
+    from app.config import Settings
 
 READER = "borderstats_reader"  # app.ops.roles names them too; not imported here (psycopg at start-up)
 WRITER = "borderstats_writer"
@@ -55,6 +56,8 @@ def fail(message: str, code: int = EXIT_REJECTED) -> None:
 def _settings() -> Settings:
     from pydantic import ValidationError
 
+    from app.config import get_settings
+
     try:
         return get_settings()
     except ValidationError as exc:
@@ -64,13 +67,23 @@ def _settings() -> Settings:
 
 
 def _engine():
+    from app.db import DatabaseURLError, make_sync_engine, urls_from_settings
+
     try:
         return make_sync_engine(urls_from_settings(_settings()))
     except DatabaseURLError as exc:
         fail(str(exc), EXIT_USAGE)
 
 
-def _database_error(exc: SQLAlchemyError) -> None:
+def _database_error(exc: Exception) -> None:
+    """Exit 3 with one line for a database error; re-raise anything else (call it from an
+    `except` block)."""
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    from app.db import urls_from_settings
+
+    if not isinstance(exc, SQLAlchemyError):
+        raise exc
     urls = urls_from_settings(_settings())
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     if isinstance(exc, OperationalError):
@@ -124,7 +137,7 @@ def ingest(
             results = ingest_paths(engine, [str(f) for f in files], options=options)
     except IngestError as exc:
         fail(f"{exc} (nothing was loaded)")
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
     finally:
         engine.dispose()
@@ -194,7 +207,7 @@ def _sync_pass(engine, settings: Settings, manifest_path: Path, *, dataset: str 
     except ManifestError as exc:
         typer.echo(f"borderstats: {exc}", err=True)
         return EXIT_USAGE
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         try:
             _database_error(exc)
         except typer.Exit as exit_:
@@ -213,12 +226,13 @@ def _sync_pass(engine, settings: Settings, manifest_path: Path, *, dataset: str 
 def db_upgrade(revision: Annotated[str, typer.Argument(
         help="Target revision id, or head for the latest.")] = "head") -> None:
     """Migrate the schema up (default: to the latest revision)."""
+    from app.db import urls_from_settings
     from app.ops.migrate import upgrade
 
     engine = _engine()
     try:
         upgrade(engine, revision)
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
     typer.echo(f"schema at {revision} on {urls_from_settings(_settings()).safe()}")
 
@@ -232,7 +246,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(
     engine = _engine()
     try:
         downgrade(engine, revision)
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
     typer.echo(f"schema at {revision}")
 
@@ -249,7 +263,7 @@ def db_check() -> None:
         check(engine)
     except CommandError as exc:
         fail(str(exc).splitlines()[0])
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
     typer.echo("schema matches the models")
 
@@ -262,7 +276,7 @@ def db_current() -> None:
     engine = _engine()
     try:
         current = current_revision(engine)
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
     typer.echo(f"database: {current or '(empty)'}; latest: {head_revision()}")
 
@@ -277,6 +291,7 @@ def db_grant(
     Passwords come from BORDERSTATS_READER_PASSWORD and BORDERSTATS_WRITER_PASSWORD; there is no
     default. Idempotent: run it on every deploy, after `db upgrade`.
     """
+    from app.db import urls_from_settings
     from app.ops.roles import RolesError, RoleSpec, grant_roles
 
     settings = _settings()
@@ -291,12 +306,10 @@ def db_grant(
                     writer=RoleSpec(writer, settings.writer_password.get_secret_value()))
     except RolesError as exc:
         fail(str(exc), EXIT_USAGE)
-    except SQLAlchemyError as exc:
-        _database_error(exc)
-    except Exception as exc:  # psycopg's own errors (raw connection): one line, exit 3
-        if type(exc).__module__.startswith("psycopg"):
+    except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
+        if type(exc).__module__.startswith("psycopg"):  # psycopg's own (raw connection)
             fail(f"cannot grant the roles: {str(exc).strip().splitlines()[0]}", EXIT_DATABASE)
-        raise
+        _database_error(exc)
     finally:
         engine.dispose()
     typer.echo(f"roles {reader} (read-only) and {writer} (read-write) granted on "
@@ -355,7 +368,7 @@ def seed_load(
             typer.echo("the database was filled meanwhile; nothing loaded")  # a concurrent load won
             return
         fail(str(exc))
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
     finally:
         engine.dispose()
@@ -377,6 +390,7 @@ def serve(
         help="Load the seed snapshot when the database is empty.")] = True,
 ) -> None:
     """Migrate, load the seed snapshot into an empty database, and serve the API."""
+    from app.db import DatabaseURLError, read_urls_from_settings, urls_from_settings
     from app.ops.logs import configure_logging
 
     settings = _settings()
@@ -419,7 +433,7 @@ def _prepare_database(*, seed: bool) -> None:
             logging.getLogger("borderstats").info("seeded an empty database: %s", summary.line())
     except snapshot.SnapshotError as exc:
         fail(str(exc))
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
     finally:
         engine.dispose()

@@ -4,7 +4,7 @@ number of groups from a window function, the smallest rollup that holds the requ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Float, Integer, Select, String, and_, cast, func, literal, null, select
@@ -46,20 +46,46 @@ class Plan:
     rollup: str | None
 
 
-def rollup_for(dataset: Dataset, used: set[str]) -> str | None:
-    """The name of the smallest rollup keeping every column the request uses, if any."""
+def rollup_for(dataset: Dataset, used: set[str],
+               present: frozenset[str] | None = None) -> str | None:
+    """The name of the smallest rollup keeping every column the request uses, if any (among
+    those the database holds, when `present` says which)."""
     if dataset.rollup_table is None:
         return None
     needed = dataset.rollup_columns(used)
-    fitting = [r for r in dataset.rollups if needed <= dataset.rollup_columns(r)]
+    fitting = [r for r in dataset.rollups if needed <= dataset.rollup_columns(r)
+               and (present is None or ",".join(r) in present)]
     return ",".join(min(fitting, key=len)) if fitting else None
 
 
 def build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bool = True,
           measures: tuple[str, ...] | None = None, page: bool = True) -> Plan:
-    """The single SELECT that answers `spec` from `family`."""
+    """The single SELECT that answers `spec` from `family`.
+
+    Built once per data version for each distinct question: the statement depends only on what
+    the key below holds (values as stored, not as written), so the same question asked by another
+    spelling reuses it; the plan always carries the spec that asked."""
+    key = ("plan", spec.dataset.name, family.key,
+           tuple(sorted((dim, f.values) for dim, f in spec.filters.items())), spec.period,
+           spec.group_by, spec.grain, spec.sort, spec.limit if page else None,
+           spec.offset if page else None, use_rollups, measures)
+    cached = catalog.memo.get(key)
+    if cached is None:
+        cached = catalog.memo[key] = _build(spec, family, catalog, use_rollups=use_rollups,
+                                            measures=measures, page=page)
+        if len(catalog.memo) > _MEMO_LIMIT:  # a bound against a crawl of distinct questions
+            catalog.memo.clear()
+    return cached if cached.spec is spec else replace(cached, spec=spec)
+
+
+_MEMO_LIMIT = 512  # entries; a plan is tens of kilobytes of Python objects
+
+
+def _build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bool,
+           measures: tuple[str, ...] | None, page: bool) -> Plan:
     dataset = spec.dataset
-    rollup = rollup_for(dataset, spec.used) if use_rollups else None
+    rollup = (rollup_for(dataset, spec.used, catalog.rollups.get(dataset.name))
+              if use_rollups else None)
     fact = dataset.rollup_table if rollup else dataset.table
     columns: list[Any] = []
     keys: list[tuple[str, Output | None]] = []
@@ -141,7 +167,8 @@ def figure_select(spec: QuerySpec, family: Family, catalog: Catalog, measure: st
     """One total figure as a row (index, value, bookkeeping), for a batch of figures of any
     dataset: every select of the batch has the same columns."""
     dataset = spec.dataset
-    rollup = rollup_for(dataset, spec.used) if use_rollups else None
+    rollup = (rollup_for(dataset, spec.used, catalog.rollups.get(dataset.name))
+              if use_rollups else None)
     fact = dataset.rollup_table if rollup else dataset.table
     where = conditions(spec, family, catalog, fact)
     if rollup:

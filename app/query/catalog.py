@@ -13,6 +13,7 @@ import hashlib
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import String, cast, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -100,6 +101,10 @@ class Catalog:
     # over the reference list in seed/
     data_regions: dict[int, str] = field(default_factory=dict)
     ports: list[PortInfo] = field(default_factory=list)
+    # dataset -> the rollups the database holds (a rollup declared later is read once built)
+    rollups: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Answers worked out from this data version, kept while it is current.
+    memo: dict[tuple, Any] = field(default_factory=dict, repr=False)
     # releases a release revised: id -> [(period, status)]
     revisions: dict[int, list[tuple[dt.date, str]]] = field(default_factory=dict)
     # release id -> how many months (years) it currently answers for
@@ -134,21 +139,35 @@ class Catalog:
         return {r.source for r in self.releases}
 
     def coverage(self, revision_key: str) -> list[dt.date]:
-        return sorted(self.current.get(revision_key, {}))
+        return self.months_of((revision_key,))
 
     def carried(self, revision_key: str, dimension: str) -> frozenset:
-        """Every value a family's current releases give `dimension`."""
-        releases = set(self.current.get(revision_key, {}).values())
-        return frozenset().union(*(self.vocabulary.get(r, {}).get(dimension, frozenset())
-                                   for r in releases))
+        """Every value a family's current releases give `dimension` (worked out once)."""
+        key = ("carried", revision_key, dimension)
+        if key not in self.memo:
+            releases = set(self.current.get(revision_key, {}).values())
+            self.memo[key] = frozenset().union(
+                *(self.vocabulary.get(r, {}).get(dimension, frozenset()) for r in releases))
+        return self.memo[key]
 
     def months_carrying(self, revision_key: str, wanted: dict[str, tuple]) -> list[dt.date]:
-        """The months a family answers for in which its release carries every wanted value."""
-        months = self.current.get(revision_key, {})
-        vocab = self.vocabulary
-        return sorted(m for m, r in months.items()
-                      if all(set(values) <= vocab.get(r, {}).get(dim, frozenset())
-                             for dim, values in wanted.items()))
+        """The months a family answers for in which its release carries every wanted value
+        (worked out once per family and set of values: the catalog is one data version)."""
+        key = ("months", revision_key, tuple(sorted((d, tuple(v)) for d, v in wanted.items())))
+        if key not in self.memo:
+            months = self.current.get(revision_key, {})
+            vocab = self.vocabulary
+            self.memo[key] = sorted(m for m, r in months.items()
+                                    if all(set(values) <= vocab.get(r, {}).get(dim, frozenset())
+                                           for dim, values in wanted.items()))
+        return self.memo[key]
+
+    def months_of(self, revision_keys: tuple[str, ...]) -> list[dt.date]:
+        """Every month (year) any of these families covers, in order (worked out once)."""
+        key = ("months_of", revision_keys)
+        if key not in self.memo:
+            self.memo[key] = sorted({m for k in revision_keys for m in self.current.get(k, {})})
+        return self.memo[key]
 
 
 async def read_version(conn: AsyncConnection) -> int:
@@ -192,6 +211,7 @@ async def load_catalog(conn: AsyncConnection, version: int) -> Catalog:
             current_counts[p.release_id] += 1
         revisions[p.release_id].append((p.period, p.status))
     vocabulary = await _vocabulary(conn)
+    rollups = await _rollups_present(conn)
     values = _distinct_values(releases, vocabulary)
     fingerprint = hashlib.sha256(
         ("|".join(sorted(r.sha256 for r in releases)) + f"|{version}").encode()
@@ -201,6 +221,7 @@ async def load_catalog(conn: AsyncConnection, version: int) -> Catalog:
         releases=releases, current=dict(current), values=values,
         revisions={k: sorted(v) for k, v in revisions.items()},
         current_counts=dict(current_counts), vocabulary=vocabulary, data_regions=data_regions,
+        rollups=rollups,
         ports=_ports({a.slug: a.id for a in areas}),
     )
 
@@ -228,6 +249,16 @@ async def _vocabulary(conn: AsyncConnection) -> dict[int, dict[str, frozenset]]:
         for release_id, dim, value in await conn.execute(union_all(*parts)):
             out[release_id][dim].add(int(value) if dim in ids else value)
     return {r: {d: frozenset(v) for d, v in dims.items()} for r, dims in out.items()}
+
+
+async def _rollups_present(conn: AsyncConnection) -> dict[str, frozenset[str]]:
+    out = {}
+    for dataset in DATASETS.values():
+        if dataset.rollup_table is not None:
+            table = dataset.rollup_table
+            found = await conn.execute(select(table.c.rollup).distinct())
+            out[dataset.name] = frozenset(r[0] for r in found)
+    return out
 
 
 def _distinct_values(releases: list[ReleaseInfo],

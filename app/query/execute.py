@@ -20,8 +20,9 @@ from app.query.spec import QuerySpec
 async def run(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> QueryResult:
     """Answer a spec with one SQL statement."""
     plan = build(spec, choose_family(spec, catalog), catalog)
-    raw_rows = (await conn.execute(plan.statement)).mappings().all()
-    shaper = Shaper.for_plan(plan, catalog)
+    executed = await conn.execute(plan.statement)
+    raw_rows = executed.all()
+    shaper = Shaper.for_plan(plan, catalog, list(executed.keys()))
     result = finish(shaper, [shaper.row(raw) for raw in raw_rows], raw_rows)
     if not raw_rows and spec.offset > 0:
         # A page past the end has no row to carry the window count: count the groups instead.
@@ -43,8 +44,8 @@ async def stream(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> St
     in the transaction (one snapshot) of `conn`."""
     plan = build(spec, choose_family(spec, catalog), catalog, page=False)
     cursor = await conn.stream(plan.statement)
-    shaper = Shaper.for_plan(plan, catalog)
-    first = await cursor.mappings().fetchone()
+    shaper = Shaper.for_plan(plan, catalog, list(cursor.keys()))
+    first = await cursor.fetchone()
     head = [shaper.row(first)] if first is not None else []
     result = finish(shaper, head, [first] if first is not None else [])
 
@@ -52,7 +53,7 @@ async def stream(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> St
         try:
             for row in head:
                 yield row
-            async for raw in cursor.mappings():
+            async for raw in cursor:
                 yield shaper.row(raw)
         finally:
             await cursor.close()
@@ -81,11 +82,15 @@ async def figures(conn: AsyncConnection, requests: Sequence[FigureRequest],
         plans.append(figure_plan(spec, family, request.measure))
         selects.append(figure_select(spec, family, catalog, request.measure, index))
     statement = selects[0] if len(selects) == 1 else union_all(*selects)
-    by_index = {row["figure"]: row for row in (await conn.execute(statement)).mappings()}
+    executed = await conn.execute(statement)
+    # A figure's row read as a one-row answer: (index, value, bookkeeping..., total).
+    columns = [*executed.keys(), "_total"]
+    columns[1] = None  # the value column takes the measure's name per figure
+    by_index = {row[0]: (*row, 1) for row in executed.all()}
     out = []
     for index, plan in enumerate(plans):
-        raw = dict(by_index[index])
-        raw.update({"_total": 1, plan.measures[0]: raw["value"]})
-        shaper = Shaper.for_plan(plan, catalog)
+        raw = by_index[index]
+        named = [plan.measures[0] if c is None else c for c in columns]
+        shaper = Shaper.for_plan(plan, catalog, named)
         out.append(finish(shaper, [shaper.row(raw)], [raw]))
     return out

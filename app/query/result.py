@@ -4,7 +4,7 @@ request is complete, the releases behind the figures and the caveats."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +52,17 @@ class QueryResult:
 
 @dataclass
 class Shaper:
-    """Turns one plan's raw rows into response rows, keeping what meta needs as it goes."""
+    """Turns one plan's raw rows into response rows, keeping what meta needs as it goes.
+
+    Everything that does not depend on a row is worked out once per plan: the position and the
+    converter of every column, the months the answer may cover, and (per grain key) whether a
+    period is complete.
+    """
 
     plan: Plan
     catalog: Catalog
     usable: frozenset[dt.date]
+    positions: dict[str, int]
     first: int | None = None
     last: int | None = None
     releases: set[int] = field(default_factory=set)
@@ -64,42 +70,83 @@ class Shaper:
     has_data: bool = False
 
     @classmethod
-    def for_plan(cls, plan: Plan, catalog: Catalog) -> Shaper:
+    def for_plan(cls, plan: Plan, catalog: Catalog, columns: Sequence[str]) -> Shaper:
         spec = plan.spec
         key = plan.family.key
         if spec.dataset.revision == "month":
             carrying = catalog.months_carrying(key, wanted_values(spec))
         else:
             carrying = catalog.coverage(key)
-        return cls(plan, catalog, frozenset(m for m in carrying if spec.period.contains(m)))
+        shaper = cls(plan, catalog, frozenset(m for m in carrying if spec.period.contains(m)),
+                     {name: i for i, name in enumerate(columns)})
+        shaper._compile()
+        return shaper
 
-    def row(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        plan, spec = self.plan, self.plan.spec
-        dataset = spec.dataset
-        self.total = raw["_total"]
-        facts = raw["_facts"]
+    def _compile(self) -> None:
+        plan, at = self.plan, self.positions
+        time = plan.spec.dataset.time
+        self._keys = []
+        for label, output in plan.keys:
+            if output is None:
+                self._keys.append((label, at[label], _memoized(lambda v, g=label: time.format_key(g, v))))
+            elif output.present is not None:
+                self._keys.append((label, at[label], _memoized(output.present)))
+            else:
+                self._keys.append((label, at[label], None))
+        dataset = plan.spec.dataset
+        self._measures = [(name, at[name], dataset.measure(name).present) for name in plan.measures]
+        grain = plan.spec.grain
+        self._grain = at[grain] if grain else None
+        self._complete: dict[Any, bool] = {}
+        self._cells = dataset.revision == "cell"
+        self._facts, self._total = at["_facts"], at["_total"]
+
+    def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        self.total = raw[self._total]
+        facts = raw[self._facts]
         if facts:
             self.has_data = True
-        if dataset.revision == "cell":
-            if raw["_releases"]:
-                self.releases.update(int(x) for x in str(raw["_releases"]).split(","))
-            if facts:
-                self.first = min(self.first or raw["_first"], raw["_first"])
-                self.last = max(self.last or raw["_last"], raw["_last"])
+        if self._cells:
+            self._cell_bookkeeping(raw, facts)
         row: dict[str, Any] = {}
-        for label, output in plan.keys:
-            value = raw[label]
-            if output is None:
-                row[label] = dataset.time.format_key(label, value)
-            else:
-                row[label] = output.present(value) if output.present and value is not None else value
-        for name in plan.measures:
+        for label, index, convert in self._keys:
+            value = raw[index]
+            row[label] = convert(value) if convert is not None and value is not None else value
+        for name, index, present in self._measures:
             # No published row is no data (null), never a zero: only a published zero is 0.
-            row[name] = dataset.measure(name).present(raw[name]) if facts else None
-        if spec.grain:
-            row["period_complete"] = self.usable.issuperset(
-                dataset.time.grain_periods(spec.grain, raw[spec.grain]))
+            row[name] = present(raw[index]) if facts else None
+        if self._grain is not None:
+            key = raw[self._grain]
+            complete = self._complete.get(key)
+            if complete is None:
+                spec = self.plan.spec
+                complete = self.usable.issuperset(spec.dataset.time.grain_periods(spec.grain, key))
+                self._complete[key] = complete
+            row["period_complete"] = complete
         return row
+
+    def _cell_bookkeeping(self, raw: Sequence[Any], facts: int) -> None:
+        at = self.positions
+        releases = raw[at["_releases"]]
+        if releases:
+            self.releases.update(int(x) for x in str(releases).split(","))
+        if facts:
+            first, last = raw[at["_first"]], raw[at["_last"]]
+            self.first = min(self.first or first, first)
+            self.last = max(self.last or last, last)
+
+
+def _memoized(convert: Any) -> Any:
+    """A converter that remembers its answers (keys repeat: months, categories)."""
+    seen: dict[Any, Any] = {}
+
+    def cached(value: Any) -> Any:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = convert(value)
+        return found
+
+    return cached
 
 
 def output_columns(plan: Plan) -> list[str]:
@@ -110,7 +157,7 @@ def output_columns(plan: Plan) -> list[str]:
     return columns
 
 
-def finish(shaper: Shaper, rows: list[dict[str, Any]], raw_rows: Iterable[Mapping[str, Any]] | None,
+def finish(shaper: Shaper, rows: list[dict[str, Any]], raw_rows: Iterable[Sequence[Any]] | None,
            ) -> QueryResult:
     """Everything a response says about its rows, once the rows are shaped."""
     plan, catalog = shaper.plan, shaper.catalog
@@ -127,7 +174,7 @@ def finish(shaper: Shaper, rows: list[dict[str, Any]], raw_rows: Iterable[Mappin
         summed = (Summed(summed_months[0], summed_months[-1], len(summed_months), "month")
                   if summed_months else None)
     else:
-        complete = _cells_complete(spec, list(raw_rows or ()), requested)
+        complete = _cells_complete(spec, list(raw_rows or ()), requested, shaper.positions)
         summed_months = []
         summed = _years_summed(spec, covered, shaper.first, shaper.last)
     result = QueryResult(
@@ -149,19 +196,19 @@ def _years_summed(spec: QuerySpec, covered: list[dt.date], first: int | None,
     return Summed(dt.date(first, 1, 1), dt.date(last, 1, 1), len(years), "year") if years else None
 
 
-def _cells_complete(spec: QuerySpec, raw_rows: list[Mapping[str, Any]],
-                    requested: list[dt.date]) -> bool:
+def _cells_complete(spec: QuerySpec, raw_rows: list[Sequence[Any]], requested: list[dt.date],
+                    at: dict[str, int]) -> bool:
     """Every requested year has a published figure in every row (a cell is either published or
     not: these files leave nothing out for being zero)."""
     years = {m.year for m in requested}
-    if not years or not raw_rows or any(r["_facts"] == 0 for r in raw_rows):
+    if not years or not raw_rows or any(r[at["_facts"]] == 0 for r in raw_rows):
         return False
     if spec.grain:
         seen: dict[tuple, set[int]] = {}
         for r in raw_rows:
-            seen.setdefault(tuple(r[k] for k in spec.group_by), set()).add(int(r[spec.grain]))
+            seen.setdefault(tuple(r[at[k]] for k in spec.group_by), set()).add(int(r[at[spec.grain]]))
         return all(found >= years for found in seen.values())
-    return all(r["_years"] == len(years) for r in raw_rows)
+    return all(r[at["_years"]] == len(years) for r in raw_rows)
 
 
 # --- caveats ------------------------------------------------------------------------------------

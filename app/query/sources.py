@@ -101,10 +101,8 @@ def choose_family(spec: QuerySpec, catalog: Catalog) -> Family:
 
 def requested_periods(spec: QuerySpec, catalog: Catalog, family: Family) -> list[dt.date]:
     """Every month (year) the request asks for; see Period.requested."""
-    dataset_months: set[dt.date] = set()
-    for f in spec.dataset.families:
-        dataset_months.update(catalog.current.get(f.key, {}))
-    return spec.period.requested(catalog.coverage(family.key), sorted(dataset_months),
+    dataset_months = catalog.months_of(tuple(f.key for f in spec.dataset.families))
+    return spec.period.requested(catalog.months_of((family.key,)), dataset_months,
                                  spec.dataset.time.unit)
 
 

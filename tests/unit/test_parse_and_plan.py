@@ -80,7 +80,8 @@ def test_the_family_that_carries_a_value_answers_for_it(catalog):
 def test_the_smallest_rollup_holding_the_request_is_read(catalog):
     assert rollup_for(SEIZURES, {"drug"}) == "component,region,drug"
     assert rollup_for(SEIZURES, {"state"}) == "component,region,area"  # a state stands for areas
-    assert rollup_for(SEIZURES, {"drug", "area"}) is None
+    assert rollup_for(SEIZURES, {"drug", "area"}) == "component,region,drug,area"
+    assert rollup_for(SEIZURES, {"area", "land_filter"}) is None  # no rollup keeps both
     assert rollup_for(DEATHS, {"category"}) is None
 
 
