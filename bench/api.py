@@ -184,8 +184,11 @@ async def postgres_timings(url: str, runs: int = 7) -> list[tuple[str, float, fl
                 parts = urlsplit(target)
                 if parts.path not in by_path:
                     continue  # comparisons and claims run batches, not one plan
-                raw = {k: [v] for k, v in parse_qsl(parts.query)}
-                spec = DATA_MODELS[by_path[parts.path]].model_validate(raw).resolve(catalog)
+                model = DATA_MODELS[by_path[parts.path]]
+                fields = {f.alias or n: f for n, f in model.model_fields.items()}
+                raw = {k: [v] if "list" in str(fields[k].annotation) else v
+                       for k, v in parse_qsl(parts.query)}
+                spec = model.model_validate(raw).resolve(catalog)
                 plan = build(spec, choose_family(spec, catalog), catalog)
                 sql = str(plan.statement.compile(dialect=postgresql.dialect(),
                                                  compile_kwargs={"literal_binds": True}))

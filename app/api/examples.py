@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.render.formats import NDJSON_MEDIA
+
 EXAMPLES_PATH = Path(__file__).with_name("examples.json")
 
 # One example request per endpoint (GET unless a body is given).
@@ -70,8 +72,13 @@ def example_responses(path: str) -> dict[int | str, dict[str, Any]]:
     recorded = _RECORDED.get(path, {})
     request = EXAMPLE_REQUESTS[path]
     content: dict[str, Any] = {"application/json": {"example": recorded.get("json", {})}}
-    if "csv" in recorded:
-        content["text/csv"] = {"schema": {"type": "string"}, "example": recorded["csv"]}
+    if path in CSV_EXAMPLE_PATHS:
+        # `format=csv|ndjson` (or the Accept header) switch the media type; both are documented.
+        content["text/csv"] = {"schema": {"type": "string"}}
+        content[NDJSON_MEDIA] = {"schema": {"type": "string"}}
+        for media, key in (("text/csv", "csv"), (NDJSON_MEDIA, "ndjson")):
+            if key in recorded:
+                content[media]["example"] = recorded[key]
     method = "POST" if path == "/claims/verify" else "GET"
     responses: dict[int | str, dict[str, Any]] = {
         200: {"description": f"Example: `{method} {request}`.", "content": content},
@@ -120,6 +127,7 @@ def record(client: Any) -> dict[str, Any]:
         if path in CSV_EXAMPLE_PATHS:
             joiner = "&" if "?" in request else "?"
             entry["csv"] = client.get(request + joiner + "format=csv").text
+            entry["ndjson"] = client.get(request + joiner + "format=ndjson").text
         if path in ERROR_REQUESTS:
             key = "error_404" if path == "/claims/{claim_id}" else "error_422"
             entry[key] = client.get(ERROR_REQUESTS[path]).json()

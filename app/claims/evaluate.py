@@ -11,6 +11,7 @@ from app.claims import wording
 from app.claims.spec import ClaimSpec, ComparatorSpec, DefinitionSpec
 from app.compare import Figure, Share, ShareQuery, Step, combine, compute, plan_share, plan_value
 from app.datasets import DATASETS
+from app.query.build import remember
 from app.query.catalog import Catalog
 
 PARTIAL_PERIOD = "the loaded data cover only part of the period: no verdict on a partial figure"
@@ -56,15 +57,28 @@ def plan_claim(*, catalog: Catalog, claim: ClaimSpec) -> Step[ClaimResult]:
     return combine(steps, finish)
 
 
-async def evaluate_claims(*, conn: AsyncConnection, catalog: Catalog,
-                          claims: list[ClaimSpec]) -> list[ClaimResult]:
-    """Evaluate several claims: their figures in one SQL statement."""
-    return await compute(conn, catalog, [plan_claim(catalog=catalog, claim=c) for c in claims])
+async def evaluate_claims(*, conn: AsyncConnection, catalog: Catalog, claims: list[ClaimSpec],
+                          registered: bool = False) -> list[ClaimResult]:
+    """Evaluate several claims: their figures in one SQL statement. `registered`: the claims are
+    the registry's (they live as long as the process), so their plans are made once per data
+    version; a posted claim is planned afresh each time."""
+    return await compute(conn, catalog, [_planned(catalog, c) if registered
+                                         else plan_claim(catalog=catalog, claim=c) for c in claims])
 
 
-async def evaluate_claim(*, conn: AsyncConnection, catalog: Catalog, claim: ClaimSpec) -> ClaimResult:
+def _planned(catalog: Catalog, claim: ClaimSpec) -> Step[ClaimResult]:
+    key = ("claim", id(claim))
+    found = catalog.memo.get(key)
+    if found is not None and found[0] is claim:
+        return found[1]
+    return remember(catalog, key, (claim, plan_claim(catalog=catalog, claim=claim)))[1]
+
+
+async def evaluate_claim(*, conn: AsyncConnection, catalog: Catalog, claim: ClaimSpec,
+                         registered: bool = False) -> ClaimResult:
     """Compute and judge every definition of a claim."""
-    (result,) = await evaluate_claims(conn=conn, catalog=catalog, claims=[claim])
+    (result,) = await evaluate_claims(conn=conn, catalog=catalog, claims=[claim],
+                                      registered=registered)
     return result
 
 

@@ -65,20 +65,31 @@ def build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: boo
     Built once per data version for each distinct question: the statement depends only on what
     the key below holds (values as stored, not as written), so the same question asked by another
     spelling reuses it; the plan always carries the spec that asked."""
-    key = ("plan", spec.dataset.name, family.key,
-           tuple(sorted((dim, f.values) for dim, f in spec.filters.items())), spec.period,
-           spec.group_by, spec.grain, spec.sort, spec.limit if page else None,
-           spec.offset if page else None, use_rollups, measures)
+    key = ("plan", question_key(spec, family, page=page), use_rollups, measures)
     cached = catalog.memo.get(key)
     if cached is None:
-        cached = catalog.memo[key] = _build(spec, family, catalog, use_rollups=use_rollups,
-                                            measures=measures, page=page)
-        if len(catalog.memo) > _MEMO_LIMIT:  # a bound against a crawl of distinct questions
-            catalog.memo.clear()
+        cached = remember(catalog, key, _build(spec, family, catalog, use_rollups=use_rollups,
+                                               measures=measures, page=page))
     return cached if cached.spec is spec else replace(cached, spec=spec)
 
 
+def question_key(spec: QuerySpec, family: Family, *, page: bool = True) -> tuple:
+    """What a statement answering `spec` depends on: values as stored, not as written."""
+    return (spec.dataset.name, family.key,
+            tuple(sorted((dim, f.values) for dim, f in spec.filters.items())), spec.period,
+            spec.group_by, spec.grain, spec.sort, spec.limit if page else None,
+            spec.offset if page else None)
+
+
 _MEMO_LIMIT = 512  # entries; a plan is tens of kilobytes of Python objects
+
+
+def remember(catalog: Catalog, key: tuple, value: Any) -> Any:
+    """Keep `value` for this data version (bounded against a crawl of distinct questions)."""
+    if len(catalog.memo) >= _MEMO_LIMIT:
+        catalog.memo.clear()
+    catalog.memo[key] = value
+    return value
 
 
 def _build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bool,

@@ -314,6 +314,10 @@ class CatalogCache:
                 return self._catalog
             if conn is None:
                 async with self.engine.connect() as own:
+                    if own.dialect.name == "postgresql":
+                        # The version and the catalog read in one snapshot (the engine's reads
+                        # are otherwise outside transactions).
+                        await own.execution_options(isolation_level="REPEATABLE READ")
                     return await self._refresh(own)
             return await self._refresh(conn)
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.query.build import build, figure_plan, figure_select
+from app.query.build import build, figure_plan, figure_select, question_key, remember
 from app.query.catalog import Catalog
 from app.query.result import QueryResult, Shaper, finish
 from app.query.sources import choose_family
@@ -23,7 +23,7 @@ async def run(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> Query
     executed = await conn.execute(plan.statement)
     raw_rows = executed.all()
     shaper = Shaper.for_plan(plan, catalog, list(executed.keys()))
-    result = finish(shaper, [shaper.row(raw) for raw in raw_rows], raw_rows)
+    result = finish(shaper, shaper.rows(raw_rows), raw_rows)
     if not raw_rows and spec.offset > 0:
         # A page past the end has no row to carry the window count: count the groups instead.
         groups = plan.statement.limit(None).offset(None).order_by(None).subquery()
@@ -53,8 +53,9 @@ async def stream(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> St
         try:
             for row in head:
                 yield row
-            async for raw in cursor:
-                yield shaper.row(raw)
+            async for raws in cursor.partitions(1000):
+                for row in shaper.rows(raws):
+                    yield row
         finally:
             await cursor.close()
 
@@ -75,14 +76,23 @@ async def figures(conn: AsyncConnection, requests: Sequence[FigureRequest],
     rollup; a result per request, in order."""
     if not requests:
         return []
-    plans, selects = [], []
-    for index, request in enumerate(requests):
+    plans, keys = [], []
+    for request in requests:
         spec = request.spec.single()
         family = choose_family(spec, catalog)
         plans.append(figure_plan(spec, family, request.measure))
-        selects.append(figure_select(spec, family, catalog, request.measure, index))
-    statement = selects[0] if len(selects) == 1 else union_all(*selects)
-    executed = await conn.execute(statement)
+        keys.append((question_key(spec, family, page=False), request.measure))
+    # The same batch (a claim, a comparison) is built and rendered to SQL once per data version:
+    # a batch is long, and binding its parameters anew each time costs more than running it.
+    key = ("figures", conn.dialect.name, tuple(keys))
+    sql = catalog.memo.get(key)
+    if sql is None:
+        selects = [figure_select(plan.spec, plan.family, catalog, plan.measures[0], index)
+                   for index, plan in enumerate(plans)]
+        statement = selects[0] if len(selects) == 1 else union_all(*selects)
+        sql = remember(catalog, key, str(statement.compile(
+            dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
+    executed = await conn.exec_driver_sql(sql)
     # A figure's row read as a one-row answer: (index, value, bookkeeping..., total).
     columns = [*executed.keys(), "_total"]
     columns[1] = None  # the value column takes the measure's name per figure

@@ -73,12 +73,15 @@ class Shaper:
     def for_plan(cls, plan: Plan, catalog: Catalog, columns: Sequence[str]) -> Shaper:
         spec = plan.spec
         key = plan.family.key
-        if spec.dataset.revision == "month":
-            carrying = catalog.months_carrying(key, wanted_values(spec))
-        else:
-            carrying = catalog.coverage(key)
-        shaper = cls(plan, catalog, frozenset(m for m in carrying if spec.period.contains(m)),
-                     {name: i for i, name in enumerate(columns)})
+        wanted = wanted_values(spec)
+        memo_key = ("usable", key, tuple(sorted(wanted.items())), spec.period)
+        usable = catalog.memo.get(memo_key)
+        if usable is None:
+            carrying = (catalog.months_carrying(key, wanted) if spec.dataset.revision == "month"
+                        else catalog.coverage(key))
+            usable = catalog.memo[memo_key] = frozenset(m for m in carrying
+                                                        if spec.period.contains(m))
+        shaper = cls(plan, catalog, usable, {name: i for i, name in enumerate(columns)})
         shaper._compile()
         return shaper
 
@@ -94,7 +97,8 @@ class Shaper:
             else:
                 self._keys.append((label, at[label], None))
         dataset = plan.spec.dataset
-        self._measures = [(name, at[name], dataset.measure(name).present) for name in plan.measures]
+        self._measures = [(name, at[name], dataset.measure(name).presenter())
+                          for name in plan.measures]
         grain = plan.spec.grain
         self._grain = at[grain] if grain else None
         self._complete: dict[Any, bool] = {}
@@ -102,28 +106,46 @@ class Shaper:
         self._facts, self._total = at["_facts"], at["_total"]
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
-        self.total = raw[self._total]
-        facts = raw[self._facts]
-        if facts:
+        """One row as responses write it (a download, row by row)."""
+        return self.rows([raw])[0]
+
+    def rows(self, raws: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        """Rows as responses write them: each output column converted in one pass over the
+        driver's tuples, then zipped into dicts (no per-cell dispatch)."""
+        if not raws:
+            return []
+        self.total = raws[-1][self._total]  # the same window count on every row
+        facts = [raw[self._facts] for raw in raws]
+        if not self.has_data and any(facts):
             self.has_data = True
         if self._cells:
-            self._cell_bookkeeping(raw, facts)
-        row: dict[str, Any] = {}
+            for raw, count in zip(raws, facts, strict=True):
+                self._cell_bookkeeping(raw, count)
+        labels: list[str] = []
+        columns: list[list[Any]] = []
         for label, index, convert in self._keys:
-            value = raw[index]
-            row[label] = convert(value) if convert is not None and value is not None else value
+            labels.append(label)
+            if convert is None:
+                columns.append([raw[index] for raw in raws])
+            else:
+                columns.append([None if (v := raw[index]) is None else convert(v) for raw in raws])
         for name, index, present in self._measures:
             # No published row is no data (null), never a zero: only a published zero is 0.
-            row[name] = present(raw[index]) if facts else None
+            labels.append(name)
+            columns.append([None if not count or (v := raw[index]) is None else present(v)
+                            for raw, count in zip(raws, facts, strict=True)])
         if self._grain is not None:
-            key = raw[self._grain]
-            complete = self._complete.get(key)
-            if complete is None:
-                spec = self.plan.spec
-                complete = self.usable.issuperset(spec.dataset.time.grain_periods(spec.grain, key))
-                self._complete[key] = complete
-            row["period_complete"] = complete
-        return row
+            labels.append("period_complete")
+            columns.append([self._period_complete(raw[self._grain]) for raw in raws])
+        return [dict(zip(labels, values, strict=True)) for values in zip(*columns, strict=True)]
+
+    def _period_complete(self, key: Any) -> bool:
+        complete = self._complete.get(key)
+        if complete is None:
+            spec = self.plan.spec
+            complete = self.usable.issuperset(spec.dataset.time.grain_periods(spec.grain, key))
+            self._complete[key] = complete
+        return complete
 
     def _cell_bookkeeping(self, raw: Sequence[Any], facts: int) -> None:
         at = self.positions

@@ -128,8 +128,12 @@ class QuerySpec:
         return items
 
     def to_url(self) -> str:
-        items = self.params()
-        return f"{self.dataset.path}?{urlencode(items, safe=',')}" if items else self.dataset.path
+        url = self.__dict__.get("_url")  # worked out once: a spec is immutable
+        if url is None:
+            items = self.params()
+            url = f"{self.dataset.path}?{urlencode(items, safe=',')}" if items else self.dataset.path
+            object.__setattr__(self, "_url", url)
+        return url
 
     def _ordered(self) -> list[tuple[str, Filter]]:
         order = {d.name: i for i, d in enumerate(self.dataset.dimensions)}

@@ -41,7 +41,8 @@ async def list_claims(params: Annotated[NoParams, Query()], ctx: ContextDep) -> 
     """
     catalog = await ctx.catalog()
     async with ctx.engine.connect() as conn:
-        results = await evaluate_claims(conn=conn, catalog=catalog, claims=registry.registry().claims)
+        results = await evaluate_claims(conn=conn, catalog=catalog,
+                                        claims=registry.registry().claims, registered=True)
     data = [claim_document(r) for r in results]
     return render(Document(data, _meta(catalog, row_count=len(data))), ctx.output)
 
@@ -56,7 +57,7 @@ async def get_claim(params: Annotated[NoParams, Query()], ctx: ContextDep,
     claim = registry.find_claim(claim_id)
     catalog = await ctx.catalog()
     async with ctx.engine.connect() as conn:
-        result = await evaluate_claim(conn=conn, catalog=catalog, claim=claim)
+        result = await evaluate_claim(conn=conn, catalog=catalog, claim=claim, registered=True)
     return render(Document(claim_document(result), _meta(catalog)), ctx.output)
 
 
