@@ -12,8 +12,9 @@ Fixtures for any test:
   empty_engine         a sync engine on database_url
   database_factory     more fresh databases in one test: .new(migrated=True) -> URL, .engine(url)
   loaded_url           session-scoped, READ-ONLY: every official file ingested (the real ingest);
-                       with BORDERSTATS_TEST_READ_ROLE=1 (Postgres) it connects as a SELECT-only
-                       role made by `app.ops.roles` (the role the API uses in production)
+                       on Postgres it connects as a SELECT-only role made by `app.ops.roles` (the
+                       role the API uses in production), so a read side that tried to write fails;
+                       BORDERSTATS_TEST_READ_ROLE=0 connects as the owner instead
   loaded_engine        a sync engine on loaded_url
   db_state             db_state(engine) -> counts and sums of every table, to assert "unchanged"
   run_cli              run_cli(args, database_url=..., cwd=..., program="borderstats"|"alembic")
@@ -132,17 +133,25 @@ class SqliteFiles:
 
     def __init__(self, root: Path):
         self.root = root
+        self.template: Path | None = None
 
     def create(self, *, migrated: bool = True) -> str:
         path = self.root / f"bs_test_{uuid.uuid4().hex[:12]}.db"
-        url = f"sqlite:///{path}"
         if migrated:
-            engine = make_sync_engine(database_urls(url))
-            try:
-                upgrade(engine)
-            finally:
-                engine.dispose()
-        return url
+            # Migrate once per session, then copy the file (as Postgres clones a template database).
+            if self.template is None:
+                template = self.root / "bs_template.db"
+                engine = make_sync_engine(database_urls(f"sqlite:///{template}"))
+                try:
+                    upgrade(engine)
+                finally:
+                    engine.dispose()
+                self.template = template
+            for suffix in ("", "-wal"):
+                source = Path(f"{self.template}{suffix}")
+                if source.exists():
+                    shutil.copyfile(source, f"{path}{suffix}")
+        return f"sqlite:///{path}"
 
     def drop(self, url: str) -> None:
         path = Path(make_url(url).database)
@@ -302,7 +311,8 @@ def loaded_url(backend: str, _databases, data_files: list[Path]) -> Iterator[str
 
 
 def read_role_requested() -> bool:
-    return os.environ.get(READ_ROLE_ENV, "").strip() not in {"", "0", "false", "no"}
+    """The shared loaded database is read through a SELECT-only role unless turned off."""
+    return os.environ.get(READ_ROLE_ENV, "1").strip() not in {"0", "false", "no"}
 
 
 def _select_only_role(engine: Engine) -> tuple[str, str]:

@@ -1,6 +1,6 @@
-"""The read suite's database role: with BORDERSTATS_TEST_READ_ROLE=1 (the second pass in .ci/run),
-every read-side test reaches Postgres as a SELECT-only role, so an API that tried to write would
-fail there; in the main pass it is the owner."""
+"""The read suite's database role: every read-side test reaches Postgres as a SELECT-only role (the
+role the API uses in production), so an API that tried to write would fail; only with
+BORDERSTATS_TEST_READ_ROLE=0 is it the owner."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.api_helpers import api_client, get_json
 from tests.conftest import engine_for, read_role_requested
 
 
-def test_loaded_url_is_select_only_exactly_when_the_read_role_pass_asks(backend: str,
+def test_loaded_url_is_select_only_unless_turned_off(backend: str,
                                                                          loaded_url: str) -> None:
     if backend == "sqlite":
         assert loaded_url.startswith("sqlite:///")  # SQLite has no roles: the file is the database
