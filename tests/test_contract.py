@@ -133,8 +133,7 @@ def test_every_documented_example_validates_against_its_schema(contract: Contrac
     assert len(found) >= len(examples.EXAMPLE_REQUESTS)
     for method, path, status, media, example in found:
         pointer = contract.schema_pointer(method, path, status, media)
-        errors = [e.message[:300] for e in contract.validator(pointer).iter_errors(example)]
-        assert errors == [], (method, path, status)
+        assert contract.errors(pointer, example) == [], (method, path, status)
 
 
 def test_every_recorded_example_is_documented_as_recorded_and_validates(contract: Contract) -> None:
@@ -150,7 +149,7 @@ def test_every_recorded_example_is_documented_as_recorded_and_validates(contract
             content = contract.openapi["paths"][path][method]["responses"][status]["content"]
             assert content["application/json"]["example"] == entry[key], (path, key)
             pointer = contract.schema_pointer(method, path, status, "application/json")
-            assert list(contract.validator(pointer).iter_errors(entry[key])) == [], (path, key)
+            assert contract.errors(pointer, entry[key]) == [], (path, key)
             checked += 1
     assert checked == len(recorded) + sum(1 for e in recorded.values()
                                           if "error_422" in e or "error_404" in e)
@@ -164,7 +163,7 @@ def test_a_recorded_example_that_drifts_fails_validation(contract: Contract) -> 
     as_text = {**recorded, "data": [{**recorded["data"][0], "quantity_lbs": "9584.36"}]}
     no_meta_key = {**recorded, "meta": {k: v for k, v in recorded["meta"].items() if k != "complete"}}
     for broken in (extra, as_text, no_meta_key):
-        assert list(contract.validator(pointer).iter_errors(broken)), broken["data"][0]
+        assert len(contract.errors(pointer, broken)) == 1, broken["data"][0]
 
 
 # --- (3) the live answers validate, over the catalog -------------------------------------------------
