@@ -209,7 +209,7 @@ ERROR_REQUESTS = [*examples.ERROR_REQUESTS.values(),
                   "/encounters?group_by=state,area", "/encounters?source=ohss-sector-encounters"
                   "&component=ofo", "/overdose-deaths?state=AZ,US", "/areas?kind=port",
                   "/comparisons/change?dataset=seizures&before=FY2021",
-                  "/seizures?format=csv&limit=5"]
+                  "/seizures?port=Nogales", "/seizures?format=csv&limit=5"]
 
 SWEEP = data_requests() + comparison_requests() + reference_requests()
 

@@ -130,6 +130,15 @@ class OtherError(Strict):
     message: str | None = Field(description="What was wrong with it.")
 
 
+class PortOfEntry(Strict):
+    """A port of entry given where an area is wanted, and the field office that counts it."""
+
+    name: str
+    slug: str
+    field_office: str | None = Field(description="The field office's slug (null: none the data "
+                                     "name).")
+
+
 class ErrorDetail(Strict):
     """What went wrong, what was received and what is accepted."""
 
@@ -154,6 +163,8 @@ class ErrorDetail(Strict):
     carried_by: list[str] | None = Field(None, description="unsupported_combination: the "
                                          "release families that publish the value.")
     source: str | None = Field(None, description="The release family concerned.")
+    port_of_entry: PortOfEntry | None = Field(None, description="A port of entry given as an "
+                                              "area: CBP publishes no figure per port.")
     method: str | None = Field(None, description="method_not_allowed: the method used.")
     path: str | None = Field(None, description="not_found, method_not_allowed: the path asked.")
     max_bytes: int | None = Field(None, description="413: the largest body accepted, in bytes.")
