@@ -73,7 +73,7 @@ OVERDOSE_DEATHS = Dataset(
                   Shape(column="category", outputs=(
                       Output("category", lambda fact: fact.c.category, category_slug),
                       Output("category_name", lambda fact: fact.c.category,
-                             description="The drug category as NCHS names it."))),
+                             description="the drug category as NCHS names it."))),
                   default=(TOTAL,)),
         Dimension("sex", "all, female or male (national figures only). Unset: all.",
                   Labels("sex"), plain("sex"), default=(BOTH_SEXES,)),

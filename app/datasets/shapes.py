@@ -74,7 +74,7 @@ def referenced(name: str, column: str, table: Table, parsed: tuple[str, ...]) ->
     return Shape(column=column, outputs=(
         Output(name, lambda fact: table.c.slug, join=table),
         Output(f"{name}_name", lambda fact: table.c.name, join=table,
-               description=f"The {name}'s display name."),
+               description=f"the {name}'s display name."),
     ), parsed=parsed, snapshot=name)
 
 

@@ -46,12 +46,12 @@ def row_model(dataset: Dataset) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for dim in dataset.dimensions:
         for output in dim.shape.outputs:
-            text = output.description or dim.description
-            fields.setdefault(output.label, (str, Field(None, description=f"group_by {dim.name}: "
-                                                        f"{text}")))
+            text = output.description or f"the canonical value. {dim.description}"
+            fields.setdefault(output.label, (str, Field(None, description=f"With group_by="
+                                                        f"{dim.name}: {text}")))
     for grain in dataset.time.grains:
         kind, pattern = GRAIN_KEYS[grain]
-        fields[grain] = (kind, Field(None, description=f"group_by {grain}: the "
+        fields[grain] = (kind, Field(None, description=f"With group_by={grain}: the period, "
                                      f"{GRAIN_DESCRIPTIONS[grain]}.", pattern=pattern))
     for measure in dataset.measures:
         kind = int if measure.integer else float
