@@ -66,9 +66,13 @@ class ContractClient(TestClient):
     """A TestClient that checks every answer it gets against the app's /openapi.json: status and
     content type documented for the operation, body valid against the documented schema."""
 
+    contract: Contract | None = None
+
     def request(self, *args: Any, **kwargs: Any) -> Any:
         response = super().request(*args, **kwargs)
-        problems = contract_of(self.app).problems(response)
+        if self.contract is None:
+            self.contract = contract_of(self.app)
+        problems = self.contract.problems(response)
         assert problems == [], problems
         return response
 
