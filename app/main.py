@@ -22,9 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.api.docs import API_DESCRIPTION, OPENAPI_TAGS
-from app.api.error_docs import document_errors
 from app.api.http_cache import HttpCache, ResponseCache
 from app.api.middleware import RequestMiddleware
+from app.api.openapi import finish_openapi
 from app.api.ratelimit import RateLimit
 from app.api.routes import claims, comparisons, data, health, pages, reference
 from app.api.security import RequestBodyLimit, SecurityHeaders, SlashRedirect
@@ -81,17 +81,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # /docs and /redoc are served offline by app.api.routes.pages
         redoc_url=None,
         redirect_slashes=False,  # SlashRedirect answers with a relative Location instead
+        # operationId = the handler's name (get_seizures): what generated clients call.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.outage_log = OutageLog(interval=settings.outage_log_seconds)
-    app.include_router(data.router)
-    app.include_router(reference.router)
-    app.include_router(comparisons.router)
-    app.include_router(claims.router)
-    app.include_router(health.router)
+    routers = [data.router, reference.router, comparisons.router, claims.router, health.router]
+    for router in routers:
+        app.include_router(router)
     pages.install(app)
     _install_error_handlers(app)
-    document_errors(app)
+    finish_openapi(app, [*routers, pages.router])
     app.add_middleware(HttpCache)  # innermost: cached bodies skip routing and validation
     # Level 5: level 9 (the default) costs about three times the CPU for bodies ~1 % smaller.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openapi_contract import Contract
 
 from app.api.params import DATA_MODELS  # noqa: F401 (re-exported for tests)
 from app.config import Settings
@@ -60,13 +62,41 @@ DEMOGRAPHIC = {"UC / Single Minors": "Unaccompanied Children (UC / UAC)",
 
 # --- the app -------------------------------------------------------------------------------------
 
+class ContractClient(TestClient):
+    """A TestClient that checks every answer it gets against the app's /openapi.json: status and
+    content type documented for the operation, body valid against the documented schema."""
+
+    contract: Contract | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().request(*args, **kwargs)
+        if self.contract is None:
+            self.contract = contract_of(self.app)
+        problems = self.contract.problems(response)
+        assert problems == [], problems
+        return response
+
+
+_CONTRACTS: dict[str, Contract] = {}
+
+
+def contract_of(app: Any) -> Contract:
+    """The contract of an app's OpenAPI document (built once per distinct document)."""
+    document = app.openapi()
+    key = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    if key not in _CONTRACTS:
+        _CONTRACTS[key] = Contract(document)
+    return _CONTRACTS[key]
+
+
 @contextmanager
 def api_client(database_url: str, *, raise_server_exceptions: bool = True,
                **settings: Any) -> Iterator[TestClient]:
-    """A TestClient on a fresh app (lifespan run) reading `database_url`."""
+    """A TestClient on a fresh app (lifespan run) reading `database_url`; every answer it gets
+    is checked against the app's OpenAPI document."""
     options = {"version_ttl_seconds": 0, "log_level": "WARNING", **settings}
     app = create_app(Settings(database_url=database_url, **options))
-    with TestClient(app, raise_server_exceptions=raise_server_exceptions) as client:
+    with ContractClient(app, raise_server_exceptions=raise_server_exceptions) as client:
         yield client
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from app.api.schemas.common import ErrorBody
 
 ERROR_SCHEMA = "Error"
 _REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
@@ -19,27 +18,6 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.
 NO_DATABASE = frozenset({("get", "/healthz")})
 # Exempt from rate limiting (so an orchestrator is never throttled).
 NO_RATE_LIMIT = frozenset({("get", "/healthz"), ("get", "/readyz")})
-
-
-class ErrorDetail(BaseModel):
-    """What went wrong, what was received and what is accepted."""
-
-    model_config = ConfigDict(extra="allow")
-
-    code: str = Field(description="Stable machine-readable code, e.g. `invalid_parameter`, "
-                      "`not_found`, `rate_limited`, `service_unavailable`.")
-    message: str = Field(description="What was wrong and what is accepted, in words.")
-    parameter: str | None = Field(None, description="The parameter or body field at fault.")
-    value: Any = Field(None, description="The value received (long values are shortened).")
-    accepted: list[Any] | None = Field(None, description="Values or names that are accepted.")
-    did_you_mean: str | None = Field(None, description="The accepted spelling nearest the value.")
-    retry_after_seconds: int | None = Field(None, description="For 429 and 503: when to retry.")
-
-
-class ErrorBody(BaseModel):
-    """Every error this API returns: `{"error": {"code", "message", ...}}`."""
-
-    error: ErrorDetail
 
 
 def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -97,18 +75,3 @@ def add_error_responses(schema: dict[str, Any]) -> None:
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's shape, never sent
         if f"/{unused}'" not in paths:
             components.pop(unused, None)
-
-
-def document_errors(app: FastAPI) -> None:
-    """Make app.openapi() document every error status with the one error schema."""
-    generate = app.openapi
-    done: list[bool] = []
-
-    def openapi() -> dict[str, Any]:
-        schema = generate()
-        if not done:
-            add_error_responses(schema)
-            done.append(True)
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

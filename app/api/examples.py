@@ -71,7 +71,7 @@ def example_responses(path: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI responses of one endpoint, with its recorded example."""
     recorded = _RECORDED.get(path, {})
     request = EXAMPLE_REQUESTS[path]
-    content: dict[str, Any] = {"application/json": {"example": recorded.get("json", {})}}
+    content: dict[str, Any] = {"application/json": _example(recorded, "json")}
     if path in CSV_EXAMPLE_PATHS:
         # `format=csv|ndjson` (or the Accept header) switch the media type; both are documented.
         content["text/csv"] = {"schema": {"type": "string"}}
@@ -84,7 +84,7 @@ def example_responses(path: str) -> dict[int | str, dict[str, Any]]:
         200: {"description": f"Example: `{method} {request}`.", "content": content},
         422: {"description": "A parameter (or a field of the body) is wrong: the error names it, "
               "the bad value and the accepted values.",
-              "content": {"application/json": {"example": recorded.get("error_422", {})}}},
+              "content": {"application/json": _example(recorded, "error_422")}},
     }
     if method == "GET":
         responses[304] = {"description": "Not modified: the `If-None-Match` ETag still matches."}
@@ -92,8 +92,13 @@ def example_responses(path: str) -> dict[int | str, dict[str, Any]]:
         responses[503] = {"description": "The database is unreachable; retry shortly."}
     if path == "/claims/{claim_id}":
         responses[404] = {"description": "Unknown claim id; the body lists the valid ids.",
-                          "content": {"application/json": {"example": recorded.get("error_404", {})}}}
+                          "content": {"application/json": _example(recorded, "error_404")}}
     return responses
+
+
+def _example(recorded: dict[str, Any], key: str) -> dict[str, Any]:
+    """The recorded answer as an OpenAPI example (none where none was recorded)."""
+    return {"example": recorded[key]} if key in recorded else {}
 
 
 ERROR_REQUESTS: dict[str, str] = {

@@ -72,7 +72,8 @@ OVERDOSE_DEATHS = Dataset(
                   "(primarily fentanyl), heroin, cocaine, ... Unset: total.", CATEGORIES,
                   Shape(column="category", outputs=(
                       Output("category", lambda fact: fact.c.category, category_slug),
-                      Output("category_name", lambda fact: fact.c.category))),
+                      Output("category_name", lambda fact: fact.c.category,
+                             description="the drug category as NCHS names it."))),
                   default=(TOTAL,)),
         Dimension("sex", "all, female or male (national figures only). Unset: all.",
                   Labels("sex"), plain("sex"), default=(BOTH_SEXES,)),

@@ -24,6 +24,8 @@ class Output:
     expression: Callable[[Any], Any]  # fact table -> SQL expression (joined tables available)
     present: Callable[[Any], Any] | None = None
     join: Table | None = None
+    # What the column holds, for the response schema (default: the dimension's description).
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def referenced(name: str, column: str, table: Table, parsed: tuple[str, ...]) ->
     (`parsed`), the ingest resolves the names to ids, the snapshot writes the slug."""
     return Shape(column=column, outputs=(
         Output(name, lambda fact: table.c.slug, join=table),
-        Output(f"{name}_name", lambda fact: table.c.name, join=table),
+        Output(f"{name}_name", lambda fact: table.c.name, join=table,
+               description=f"the {name}'s display name."),
     ), parsed=parsed, snapshot=name)
 
 

@@ -30,6 +30,15 @@ GRAIN_DESCRIPTIONS = {
     "calendar_year": "January through December",
     "year": "calendar year (overdose deaths are annual)",
 }
+# How a row writes each grain's key (format_key): its JSON type and, for text, its pattern.
+GRAIN_KEYS: dict[str, tuple[type, str | None]] = {
+    "month": (str, r"^\d{4}-\d{2}$"),
+    "quarter": (str, r"^\d{4}-Q[1-4]$"),
+    "fiscal_quarter": (str, r"^FY\d{4}-Q[1-4]$"),
+    "fiscal_year": (int, None),
+    "calendar_year": (int, None),
+    "year": (int, None),
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,8 @@ class TimeAxis:
     stored: tuple[tuple[str, str], ...]  # the time columns a fact stores, with their kind
     grains: tuple[str, ...]
     params: tuple[str, ...]
+    # What `describe` writes for each parameter (meta.filters): (parameter, Python type).
+    described: tuple[tuple[str, Any], ...]
 
     def parse(self, raw: Mapping[str, list[str]]) -> Period:
         raise NotImplementedError
@@ -123,6 +134,8 @@ class MonthlyTime(TimeAxis):
     stored = (("period", "date"), ("fiscal_year", "int"))
     grains = ("month", "quarter", "fiscal_quarter", "fiscal_year", "calendar_year")
     params = ("fiscal_year", "calendar_year", "month", "from", "to")
+    described = (("fiscal_year", list[int]), ("calendar_year", list[int]), ("month", list[str]),
+                 ("from", str), ("to", str))
 
     def parse(self, raw: Mapping[str, list[str]]) -> Period:
         start = parse_month("from", _one("from", raw)) if "from" in raw else None
@@ -217,6 +230,7 @@ class AnnualTime(TimeAxis):
     stored = (("year", "int"),)
     grains = ("year",)
     params = ("year", "from", "to")
+    described = (("year", list[int]), ("from", int), ("to", int))
 
     def parse(self, raw: Mapping[str, list[str]]) -> Period:
         years = year_list("year", raw["year"]) if "year" in raw else ()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from app.api.deps import ContextDep
 from app.api.examples import VERIFY_EXAMPLE_BODY, example_responses
 from app.api.params import OutputParams
+from app.api.schemas.claims import ClaimDocument, ClaimsDocument
 from app.claims import registry, wording
 from app.claims.evaluate import evaluate_claim, evaluate_claims
 from app.claims.spec import ClaimSpec
@@ -33,7 +34,7 @@ class NoParams(OutputParams):
 
 
 @router.get("/claims", summary="Every claim of the article, checked live",
-            responses=example_responses("/claims"))
+            response_model=ClaimsDocument, responses=example_responses("/claims"))
 async def list_claims(params: Annotated[NoParams, Query()], ctx: ContextDep) -> Response:
     """Every claim of the article (New York Post, June 2022), evaluated now: our wording, the
     quoted words, the comparator, the primary definition and each alternative with numerator,
@@ -48,7 +49,7 @@ async def list_claims(params: Annotated[NoParams, Query()], ctx: ContextDep) -> 
 
 
 @router.get("/claims/{claim_id}", summary="One claim, checked live",
-            responses=example_responses("/claims/{claim_id}"))
+            response_model=ClaimDocument, responses=example_responses("/claims/{claim_id}"))
 async def get_claim(params: Annotated[NoParams, Query()], ctx: ContextDep,
                     claim_id: Annotated[str, Path(description="Claim id, e.g. "
                                                   "`encounters-four-sectors` (see GET /claims).",
@@ -62,7 +63,7 @@ async def get_claim(params: Annotated[NoParams, Query()], ctx: ContextDep,
 
 
 @router.post("/claims/verify", summary="Check a claim you submit",
-             responses=example_responses("/claims/verify"))
+             response_model=ClaimDocument, responses=example_responses("/claims/verify"))
 async def verify_claim(
     claim: Annotated[ClaimSpec, Body(openapi_examples={"share": {
         "summary": "A share of seizures", "value": VERIFY_EXAMPLE_BODY}})],

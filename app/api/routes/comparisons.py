@@ -19,6 +19,7 @@ from app.api.params import (
     source_field,
     time_fields,
 )
+from app.api.schemas import comparisons as schemas
 from app.compare.groups import MAX_GROUPS
 from app.datasets import DATASETS, Dataset
 from app.render import comparisons as documents
@@ -125,9 +126,11 @@ ChangeParams = create_model(
 KINDS: list[tuple[str, str, type[BaseModel]]] = []
 
 
-def _kind(path: str, summary: str, model: type[BaseModel]) -> dict[str, Any]:
+def _kind(path: str, summary: str, model: type[BaseModel],
+          document: type[BaseModel]) -> dict[str, Any]:
     KINDS.append((path, summary, model))
-    return {"path": path, "summary": summary, "responses": example_responses(path)}
+    return {"path": path, "summary": summary, "response_model": document,
+            "responses": example_responses(path)}
 
 
 class NoParams(OutputParams):
@@ -135,6 +138,7 @@ class NoParams(OutputParams):
 
 
 @router.get("/comparisons", summary="Comparison kinds and their parameters",
+            response_model=schemas.ComparisonsDocument,
             responses=example_responses("/comparisons"))
 async def list_comparisons(params: Annotated[NoParams, Query()], ctx: ContextDep) -> Response:
     """List every comparison with its parameters: name, required, description, accepted values,
@@ -145,7 +149,7 @@ async def list_comparisons(params: Annotated[NoParams, Query()], ctx: ContextDep
 
 
 @router.get(**_kind("/comparisons/seizure-share", "A drug's seizures in a part as a share of a "
-                    "base", SeizureShareParams))
+                    "base", SeizureShareParams, schemas.ShareDocument))
 async def seizure_share(params: Annotated[SeizureShareParams, Query()],
                         ctx: ContextDep) -> Response:
     """Seizures (pounds or events) in a set of areas, states or components as a share of a base
@@ -154,7 +158,7 @@ async def seizure_share(params: Annotated[SeizureShareParams, Query()],
 
 
 @router.get(**_kind("/comparisons/encounter-share", "Encounters in a part as a share of a base",
-                    EncounterShareParams))
+                    EncounterShareParams, schemas.ShareDocument))
 async def encounter_share(params: Annotated[EncounterShareParams, Query()],
                           ctx: ContextDep) -> Response:
     """Encounters in a set of states, sectors or areas as a share of a base, with one row per
@@ -180,7 +184,7 @@ async def _compute(ctx: Context, catalog: Any, step: compare.Step[Any]) -> Any:
 
 
 @router.get(**_kind("/comparisons/seizures-vs-encounters", "Groups of states: share of seizures "
-                    "vs share of encounters", SeizuresVsEncountersParams))
+                    "vs share of encounters", SeizuresVsEncountersParams, schemas.GroupsDocument))
 async def seizures_vs_encounters(
         params: Annotated[SeizuresVsEncountersParams, Query()], ctx: ContextDep) -> Response:
     """For each group of states: its share of Southwest Border seizures beside its share of
@@ -201,7 +205,7 @@ async def seizures_vs_encounters(
 
 
 @router.get(**_kind("/comparisons/ports-vs-between", "Ports of entry (OFO) vs Border Patrol "
-                    "(USBP) split of seizures", PortsVsBetweenParams))
+                    "(USBP) split of seizures", PortsVsBetweenParams, schemas.SplitDocument))
 async def ports_vs_between(params: Annotated[PortsVsBetweenParams, Query()],
                            ctx: ContextDep) -> Response:
     """A drug's seizures split between ports of entry (OFO) and between ports (USBP), each as a
@@ -215,7 +219,8 @@ async def ports_vs_between(params: Annotated[PortsVsBetweenParams, Query()],
     return render(document, ctx.output)
 
 
-@router.get(**_kind("/comparisons/change", "A measure between two periods", ChangeParams))
+@router.get(**_kind("/comparisons/change", "A measure between two periods", ChangeParams,
+                    schemas.ChangeDocument))
 async def change(params: Annotated[ChangeParams, Query()], ctx: ContextDep) -> Response:
     """A measure of a dataset in two periods: absolute and percent change, e.g. overdose deaths
     2020 -> 2021 or fentanyl pounds FY2021 -> FY2022; like for like by default."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from app.api.deps import ContextDep
 from app.api.examples import example_responses
 from app.api.params import DATA_MODELS
+from app.api.schemas.data import DATA_DOCUMENTS
 from app.api.services import data_document
 from app.render.formats import render
 
@@ -16,9 +17,13 @@ router = APIRouter(tags=["data"])
 SeizureParams = DATA_MODELS["seizures"]
 EncounterParams = DATA_MODELS["encounters"]
 DeathParams = DATA_MODELS["overdose_deaths"]
+SeizureDocument = DATA_DOCUMENTS["seizures"]
+EncounterDocument = DATA_DOCUMENTS["encounters"]
+DeathDocument = DATA_DOCUMENTS["overdose_deaths"]
 
 
-@router.get("/seizures", summary="Drug seizures (CBP)", responses=example_responses("/seizures"))
+@router.get("/seizures", summary="Drug seizures (CBP)", response_model=SeizureDocument,
+            responses=example_responses("/seizures"))
 async def get_seizures(params: Annotated[SeizureParams, Query()], ctx: ContextDep) -> Response:
     """Pounds seized and seizure events by drug, area of responsibility, component, region and
     time. Example: `/seizures?drug=fentanyl&group_by=area,fiscal_year`."""
@@ -26,6 +31,7 @@ async def get_seizures(params: Annotated[SeizureParams, Query()], ctx: ContextDe
 
 
 @router.get("/encounters", summary="Migrant encounters (CBP, DHS OHSS)",
+            response_model=EncounterDocument,
             responses=example_responses("/encounters"))
 async def get_encounters(params: Annotated[EncounterParams, Query()], ctx: ContextDep) -> Response:
     """Encounters by sector or field office, state, component, region, demographic,
@@ -36,6 +42,7 @@ async def get_encounters(params: Annotated[EncounterParams, Query()], ctx: Conte
 
 
 @router.get("/overdose-deaths", summary="Drug overdose deaths (CDC/NCHS)",
+            response_model=DeathDocument,
             responses=example_responses("/overdose-deaths"))
 async def get_overdose_deaths(params: Annotated[DeathParams, Query()], ctx: ContextDep) -> Response:
     """Deaths (and age-adjusted rates where published) by year, state, drug category and sex.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.api.schemas.health import Liveness, Readiness
 from app.ops.readiness import check_readiness
 
 router = APIRouter(tags=["health"])
@@ -31,7 +32,7 @@ UNAVAILABLE_EXAMPLE = {
 }
 
 
-@router.get("/healthz", summary="Liveness",
+@router.get("/healthz", summary="Liveness", response_model=Liveness,
             responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}})
 async def healthz() -> JSONResponse:
     """Report that the process is alive; the database is not consulted."""
@@ -39,10 +40,10 @@ async def healthz() -> JSONResponse:
 
 
 @router.get(
-    "/readyz", summary="Readiness",
+    "/readyz", summary="Readiness", response_model=Readiness,
     responses={
         200: {"description": "Ready", "content": {"application/json": {"example": READY_EXAMPLE}}},
-        503: {"description": "Not ready, with the reason",
+        503: {"description": "Not ready, with the reason", "model": Readiness,
               "content": {"application/json": {"example": UNAVAILABLE_EXAMPLE}}},
     },
 )

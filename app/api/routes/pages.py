@@ -17,6 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
+from app.api.schemas.reference import IndexDocument
+
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 STATIC_PREFIX = "/static"
 DOCS_PATH = "/docs"
@@ -70,7 +72,7 @@ def wants_html(accept: str) -> bool:
 
 @router.get(
     "/", summary="Dashboard (browsers) or an index of the API (other clients)", tags=["reference"],
-    response_class=JSONResponse,
+    response_class=JSONResponse, response_model=IndexDocument,
     responses={200: {
         "description": "With `Accept: text/html` (a browser): the dashboard, an HTML page built "
         "only on the public endpoints. Otherwise: the documentation URLs and every operation.",

@@ -11,6 +11,7 @@ from pydantic import Field
 from app.api.deps import ContextDep
 from app.api.examples import example_responses
 from app.api.params import OutputParams
+from app.api.schemas import reference as schemas
 from app.datasets import DATASETS
 from app.query.catalog import Catalog
 from app.query.parse import resolve_filters
@@ -56,7 +57,8 @@ class EventParams(OutputParams):
     to: dt.date | None = Field(None, description="Latest date, YYYY-MM-DD.")
 
 
-@router.get("/drugs", summary="Drug types", responses=example_responses("/drugs"))
+@router.get("/drugs", summary="Drug types", response_model=schemas.DrugsDocument,
+            responses=example_responses("/drugs"))
 async def get_drugs(params: Annotated[NoParams, Query()], ctx: ContextDep) -> Response:
     """Every drug type in the seizure data: slug, display name, CBP's own name and aliases."""
     catalog = await ctx.catalog()
@@ -66,7 +68,8 @@ async def get_drugs(params: Annotated[NoParams, Query()], ctx: ContextDep) -> Re
                            ctx.page.download_name), ctx.output)
 
 
-@router.get("/areas", summary="Areas of responsibility", responses=example_responses("/areas"))
+@router.get("/areas", summary="Areas of responsibility", response_model=schemas.AreasDocument,
+            responses=example_responses("/areas"))
 async def get_areas(params: Annotated[AreaParams, Query()], ctx: ContextDep) -> Response:
     """Field offices (ports of entry) and Border Patrol sectors with their component, region
     and states. `state_basis` says whether `states` is the area's whole coverage or only the
@@ -91,6 +94,7 @@ def _area_filters(catalog: Catalog, raw: dict[str, str]) -> dict[str, Any]:
 
 
 @router.get("/releases", summary="Loaded releases (data versions)",
+            response_model=schemas.ReleasesDocument,
             responses=example_responses("/releases"))
 async def get_releases(params: Annotated[ReleaseParams, Query()], ctx: ContextDep) -> Response:
     """Every official file loaded: dataset, file, checksum, period covered, when loaded, and
@@ -103,6 +107,7 @@ async def get_releases(params: Annotated[ReleaseParams, Query()], ctx: ContextDe
 
 
 @router.get("/datasets", summary="Datasets: measures, dimensions, grains, coverage",
+            response_model=schemas.DatasetsDocument,
             responses=example_responses("/datasets"))
 async def get_datasets(params: Annotated[NoParams, Query()], ctx: ContextDep) -> Response:
     """What each data endpoint offers: measures with units, dimensions with their accepted
@@ -115,6 +120,7 @@ async def get_datasets(params: Annotated[NoParams, Query()], ctx: ContextDep) ->
 
 
 @router.get("/seizure-events", summary="Port-level seizure events from the article",
+            response_model=schemas.SeizureEventsDocument,
             responses=example_responses("/seizure-events"))
 async def get_seizure_events(params: Annotated[EventParams, Query()], ctx: ContextDep) -> Response:
     """Single seizures reported at named ports (from the CBP statements the article cites):
