@@ -26,7 +26,16 @@ from app.api.error_docs import document_errors
 from app.api.http_cache import HttpCache, ResponseCache
 from app.api.middleware import RequestMiddleware
 from app.api.ratelimit import RateLimit
-from app.api.routes import claims, comparisons, data, health, pages, reference, revisions
+from app.api.routes import (
+    claims,
+    comparisons,
+    data,
+    health,
+    pages,
+    reference,
+    revisions,
+    vintages,
+)
 from app.api.security import RequestBodyLimit, SecurityHeaders, SlashRedirect
 from app.claims.registry import registry
 from app.config import Settings, get_settings
@@ -89,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(comparisons.router)
     app.include_router(claims.router)
     app.include_router(revisions.router)
+    app.include_router(vintages.router)
     app.include_router(health.router)
     pages.install(app)
     _install_error_handlers(app)
