@@ -53,11 +53,11 @@ class Page:
         """This request pinned to a vintage: as written when it names one (as_of), else with
         as_of set to the newest release loaded (None while nothing is loaded)."""
         if self.asks("as_of"):
-            return f"{self.path}?{urlencode(self.params)}"
+            return f"{self.path}?{urlencode(self.params, safe=',')}"
         newest = catalog.newest_release
         if newest is None:
             return None
-        return f"{self.path}?{urlencode([*self.params, ('as_of', str(newest))])}"
+        return f"{self.path}?{urlencode([*self.params, ('as_of', str(newest))], safe=',')}"
 
 
 def page_of(request: Request) -> Page:
