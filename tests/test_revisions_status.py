@@ -186,3 +186,41 @@ def test_status_reports_what_sync_recorded(database_factory, data_dir: Path) -> 
     assert sync["last_error"] == "no link on http://agency.test/page matches"
     assert sync["last_success_at"].startswith("2026-01-02T03:04")
     assert sync["last_failure_at"].startswith("2026-02-03T04:05")
+
+
+def test_seed_snapshot_answers_every_vintage_as_the_full_ingest(database_factory,
+                                                                loaded_url: str) -> None:
+    """The shipped snapshot keeps superseded rows: as of each release it answers as the database
+    that ingested the official files."""
+    from app.ingest.snapshot import load
+    from app.paths import project_dir
+
+    engine = database_factory.engine()
+    load(engine, project_dir("seed") / "snapshot")
+    probes = ["/seizures?drug=fentanyl&group_by=fiscal_year",
+              "/encounters?region=southwest&group_by=fiscal_year,component",
+              "/overdose-deaths?group_by=year", "/revisions?dataset=encounters&limit=10000"]
+    with h.api_client(engine.url.render_as_string(hide_password=False)) as seeded, \
+            h.api_client(loaded_url) as ingested:
+        releases = h.get_json(ingested, "/releases")["data"]
+        assert [(r["id"], r["sha256"]) for r in h.get_json(seeded, "/releases")["data"]] == \
+            [(r["id"], r["sha256"]) for r in releases]
+        # The first vintage, and each where a family gets a newer release (its answers change).
+        ordered = sorted(releases, key=lambda r: r["id"])
+        seen: set[str] = set()
+        vintages = [ordered[0]["id"]]
+        for r in ordered:
+            if r["source"] in seen:
+                vintages.append(r["id"])
+            seen.add(r["source"])
+        assert len(vintages) >= 4
+        for release in vintages:
+            for probe in probes:
+                url = f"{probe}&as_of={release}"
+                a, b = seeded.get(url), ingested.get(url)
+                assert a.status_code == b.status_code, url
+                if a.status_code != 200:
+                    continue
+                assert a.json()["data"] == b.json()["data"], url
+                assert [r["sha256"] for r in a.json()["meta"]["releases"]] == \
+                    [r["sha256"] for r in b.json()["meta"]["releases"]], url
