@@ -39,7 +39,8 @@ async def list_claims(params: Annotated[NoParams, Query()], ctx: ContextDep) -> 
     """Every claim of the article (New York Post, June 2022), evaluated now: our wording, the
     quoted words, the comparator, the primary definition and each alternative with numerator,
     denominator, value, verdict and the request reproducing each number, and the overall verdict.
-    """
+    With `as_of`, as the data stood once that release was loaded (`meta.vintage`; the
+    reproducing requests carry the same `as_of`); `meta.permalink` pins the answer."""
     catalog = await ctx.catalog()
     async with ctx.engine.connect() as conn:
         results = await evaluate_claims(conn=conn, catalog=catalog,
@@ -54,7 +55,8 @@ async def get_claim(params: Annotated[NoParams, Query()], ctx: ContextDep,
                     claim_id: Annotated[str, Path(description="Claim id, e.g. "
                                                   "`encounters-four-sectors` (see GET /claims).",
                                                   examples=["fentanyl-caaz-port-share"])]) -> Response:
-    """One claim evaluated now (unknown id: 404 listing the valid ids)."""
+    """One claim evaluated now, or `as_of` a release or past day (unknown id: 404 listing the
+    valid ids); `meta.permalink` pins the answer to the newest release."""
     claim = registry.find_claim(claim_id)
     catalog = await ctx.catalog()
     async with ctx.engine.connect() as conn:

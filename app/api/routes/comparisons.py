@@ -241,7 +241,9 @@ async def change(params: Annotated[ChangeParams, Query()], ctx: ContextDep) -> R
 
 def _describe(path: str, summary: str, model: type[BaseModel]) -> dict[str, Any]:
     parameters = []
-    for name, info in model.model_fields.items():
+    # The comparison's own parameters first; as_of (shared by every kind) last.
+    fields = sorted(model.model_fields.items(), key=lambda item: item[0] == "as_of")
+    for name, info in fields:
         if name in ("format", "bom"):
             continue
         parameters.append({

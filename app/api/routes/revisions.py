@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field, create_model
 
 from app.api.deps import ContextDep
+from app.api.examples import example_responses
 from app.api.params import (
     MAX_OFFSET,
     Limit,
@@ -62,7 +63,8 @@ RevisionParams = create_model(
 )
 
 
-@router.get("/revisions", summary="What newer releases changed")
+@router.get("/revisions", summary="What newer releases changed",
+            responses=example_responses("/revisions"))
 async def get_revisions(params: Annotated[RevisionParams, Query()], ctx: ContextDep) -> Response:
     """Every figure a newer release revised: per dataset, month (year) and cell, one row per
     measure with the value in the older and in the newer release, the difference and both

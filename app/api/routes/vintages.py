@@ -22,6 +22,141 @@ from app.render.formats import Document, render
 
 router = APIRouter(tags=["releases"])
 NO_STORE = {"Cache-Control": "no-store"}
+# Answers as recorded against a database of ../shared/data (they name today's date, so they are
+# documentation here rather than recorded examples checked against live answers).
+CITE_EXAMPLE = {
+ "data": {
+  "url": "http://testserver/seizures?drug=fentanyl&fiscal_year=2021&as_of=12",
+  "as_of": "12",
+  "accessed": "2026-11-29",
+  "releases": [
+   {
+    "id": 2,
+    "publisher": "U.S. Customs and Border Protection",
+    "title": "CBP Nationwide Drug Seizures",
+    "file_name": "cbp-drug-seizures-fy20-fy23.csv",
+    "period_start": "2019-10",
+    "period_end": "2023-09",
+    "loaded_at": "2026-11-29T23:42:48.156666",
+    "sha256": "8bb69766e2428a90717190ccfb04a8d8cf6c7c9d0fe63ae2076078ffcf09b027",
+    "origin_url": "https://www.cbp.gov/newsroom/stats/drug-seizure-statistics"
+   }
+  ],
+  "apa": (
+      "U.S. Customs and Border Protection. (2026). CBP Nationwide Drug Seizures [Data"
+      " set; release file cbp-drug-seizures-fy20-fy23.csv, data 2019-10 to 2023-09, l"
+      "oaded 2026-11-29]. Retrieved November 29, 2026, from http://testserver/seizure"
+      "s?drug=fentanyl&fiscal_year=2021&as_of=12"
+  ),
+  "bibtex": (
+      "@misc{borderstats_cbp_drug_seizures_fy20_fy23_asof_12,\n  author = {{U.S. Cust"
+      "oms and Border Protection}},\n  title = {{CBP Nationwide Drug Seizures}},\n  y"
+      "ear = {2026},\n  publisher = {U.S. Customs and Border Protection},\n  howpubli"
+      "shed = {\\url{http://testserver/seizures?drug=fentanyl&fiscal_year=2021&as_of="
+      "12}},\n  note = {Data set; release file cbp-drug-seizures-fy20-fy23.csv, data "
+      "2019-10 to 2023-09, loaded 2026-11-29; API vintage as\\_of=12},\n  urldate = {"
+      "2026-11-29}\n}"
+  ),
+  "csl_json": [
+   {
+    "id": "borderstats_cbp_drug_seizures_fy20_fy23_asof_12",
+    "type": "dataset",
+    "title": "CBP Nationwide Drug Seizures",
+    "author": [
+     {
+      "literal": "U.S. Customs and Border Protection"
+     }
+    ],
+    "publisher": "U.S. Customs and Border Protection",
+    "issued": {
+     "date-parts": [
+      [
+       2026,
+       11,
+       29
+      ]
+     ]
+    },
+    "accessed": {
+     "date-parts": [
+      [
+       2026,
+       11,
+       29
+      ]
+     ]
+    },
+    "URL": "http://testserver/seizures?drug=fentanyl&fiscal_year=2021&as_of=12",
+    "version": "as_of=12",
+    "note": "release file cbp-drug-seizures-fy20-fy23.csv, data 2019-10 to 2023-09, loaded 2026-11-29"
+   }
+  ]
+ },
+ "meta": {
+  "cited": "/seizures?drug=fentanyl&fiscal_year=2021&as_of=12"
+ }
+}
+STATUS_EXAMPLE = {
+ "data": [
+  {
+   "family": "cbp-seizures",
+   "dataset": "seizures",
+   "newest_release": {
+    "id": 3,
+    "file_name": "cbp-drug-seizures-fy23-fy26-dec.csv",
+    "loaded_at": "2026-11-29T23:42:48.345217"
+   },
+   "through": "2025-12",
+   "cadence": "monthly",
+   "cadence_days": 31,
+   "behind": 11,
+   "behind_unit": "months",
+   "summary": "cbp-seizures: through 2025-12, monthly, 11 months behind",
+   "sync": {
+    "enabled": True,
+    "last_outcome": None,
+    "last_attempt_at": None,
+    "last_success_at": None,
+    "last_failure_at": None,
+    "last_error": None
+   }
+  },
+  {
+   "family": "cbp-sw-encounters",
+   "dataset": "encounters",
+   "newest_release": {
+    "id": 6,
+    "file_name": "cbp-sw-encounters-fy22-fy25-aug.csv",
+    "loaded_at": "2026-11-29T23:42:50.737988"
+   },
+   "through": "2025-08",
+   "cadence": "monthly",
+   "cadence_days": 31,
+   "behind": 15,
+   "behind_unit": "months",
+   "summary": "cbp-sw-encounters: through 2025-08, monthly, 15 months behind",
+   "sync": {
+    "enabled": True,
+    "last_outcome": None,
+    "last_attempt_at": None,
+    "last_success_at": None,
+    "last_failure_at": None,
+    "last_error": None
+   }
+  }
+ ],
+ "meta": {
+  "today": "2026-11-29",
+  "row_count": 2,
+  "data_version": 1
+ }
+}
+
+
+def _documented(example: dict, request: str) -> dict:
+    return {200: {"description": f"Example: `GET {request}`.",
+                  "content": {"application/json": {"example": example}}},
+            422: {"description": "A parameter is wrong: the error names it."}}
 
 
 def citable_paths() -> list[str]:
@@ -36,7 +171,9 @@ class CiteParams(OutputParams):
                      examples=["/seizures?drug=fentanyl&fiscal_year=2021"])
 
 
-@router.get("/cite", summary="Cite an answer: APA, BibTeX, CSL-JSON")
+@router.get("/cite", summary="Cite an answer: APA, BibTeX, CSL-JSON",
+            responses=_documented(CITE_EXAMPLE, "/cite?url=%2Fseizures%3Fdrug%3Dfentanyl"
+                                  "%26fiscal_year%3D2021"))
 async def cite(params: Annotated[CiteParams, Query()], ctx: ContextDep) -> Response:
     """The citation of the answer a data or comparison request gives: the agencies (publishers),
     the dataset titles, each release file behind the figures with the period it covers and when
@@ -91,7 +228,8 @@ class StatusParams(OutputParams):
     pass
 
 
-@router.get("/status", summary="How fresh each release family is")
+@router.get("/status", summary="How fresh each release family is",
+            responses=_documented(STATUS_EXAMPLE, "/status"))
 async def status(params: Annotated[StatusParams, Query()], ctx: ContextDep) -> Response:
     """Per release family: the newest release loaded, the last month (year) it covers
     (`through`), how often the agency publishes (`cadence`, from the sync manifest or what sync
