@@ -16,7 +16,7 @@ from app.api.params import OutputParams
 from app.api.routes.comparisons import KINDS
 from app.datasets import DATASETS
 from app.errors import InvalidParameter
-from app.reference.status import family_status, manifest_cadences, sync_states
+from app.query.status import family_status, manifest_cadences, sync_states
 from app.render.citations import CitedRelease, citation
 from app.render.formats import Document, render
 
