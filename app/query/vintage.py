@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, or_
+from sqlalchemy import and_, case, false, func, or_, select
 
 from app.errors import InvalidParameter
 
@@ -138,16 +138,15 @@ def monthly_rows(fact: Any, months: Mapping[dt.date, int], column: str = "period
 
 
 def cell_rows(fact: Any, cell_key: tuple[str, ...], releases: list[Any]) -> Any:
-    """WHERE: each cell's row from the best-ranked release of `releases` that publishes it."""
+    """WHERE: each cell's row from the best-ranked release of `releases` that publishes it (one
+    uncorrelated window over the facts: NULL states partition together, as in GROUP BY)."""
     if not releases:
         return false()
     ordered = sorted(releases, key=rank_key)
     ranks = {r.id: place for place, r in enumerate(ordered)}
-    ids = list(ranks)
-    better = fact.alias("better")
-    same_cell = [better.c[c].is_not_distinct_from(fact.c[c]) for c in cell_key]
-    outranked = exists().where(better.c.release_id.in_(ids),
-                               case(ranks, value=better.c.release_id)
-                               > case(ranks, value=fact.c.release_id),
-                               *same_cell)
-    return and_(fact.c.release_id.in_(ids), ~outranked)
+    facts = fact.alias("vintage_facts")
+    ranked = (select(facts.c.id, func.row_number().over(
+        partition_by=[facts.c[c] for c in cell_key],
+        order_by=case(ranks, value=facts.c.release_id).desc()).label("place"))
+        .where(facts.c.release_id.in_(list(ranks))).subquery("vintage_cells"))
+    return fact.c.id.in_(select(ranked.c.id).where(ranked.c.place == 1))
