@@ -191,7 +191,9 @@ async def cite(params: Annotated[CiteParams, Query()], ctx: ContextDep) -> Respo
     as_of = next(value for name, value in reversed(pairs) if name == "as_of")
     pinned = f"{path}?{urlencode(pairs)}"
     asked = [(k, v) for k, v in pairs if k not in ("format", "bom")]
-    transport = httpx.ASGITransport(app=request.app)
+    # Answered in process as the same client (its rate-limit bucket, not a shared local one).
+    peer = (request.client.host, request.client.port) if request.client else ("127.0.0.1", 0)
+    transport = httpx.ASGITransport(app=request.app, client=peer)
     async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as client:
         answer = await client.get(path, params=asked, headers={"accept": "application/json"})
     body = answer.json() if answer.headers.get("content-type", "").startswith(
