@@ -26,7 +26,16 @@ from app.api.http_cache import HttpCache, ResponseCache
 from app.api.middleware import RequestMiddleware
 from app.api.openapi import finish_openapi
 from app.api.ratelimit import RateLimit
-from app.api.routes import claims, comparisons, data, health, pages, reference
+from app.api.routes import (
+    claims,
+    comparisons,
+    data,
+    health,
+    pages,
+    reference,
+    revisions,
+    vintages,
+)
 from app.api.security import RequestBodyLimit, SecurityHeaders, SlashRedirect
 from app.claims.registry import registry
 from app.config import Settings, get_settings
@@ -86,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.outage_log = OutageLog(interval=settings.outage_log_seconds)
-    routers = [data.router, reference.router, comparisons.router, claims.router, health.router]
+    routers = [data.router, reference.router, comparisons.router, claims.router,
+               revisions.router, vintages.router, health.router]
     for router in routers:
         app.include_router(router)
     pages.install(app)

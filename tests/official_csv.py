@@ -36,14 +36,30 @@ def _read(path: Path) -> tuple[dict[str, str], ...]:
 def current_rows(data_dir: Path, pattern: str,
                  month_of: Callable[[dict[str, str]], dt.date]) -> list[tuple[dt.date, dict]]:
     """(month, row) from the files matching `pattern`, each month from the file running latest."""
-    files = sorted(data_dir.glob(pattern))
+    return rows_as_of(sorted(data_dir.glob(pattern)), month_of)
+
+
+def rows_as_of(files: Iterable[Path],
+               month_of: Callable[[dict[str, str]], dt.date]) -> list[tuple[dt.date, dict]]:
+    """(month, row) as the data stood once `files` were loaded, in order: each month from the
+    file whose data run latest (then start latest, then was loaded last)."""
+    files = list(files)
     months = {f: {month_of(r) for r in _read(f)} for f in files}
+    rank = {f: (max(months[f]), min(months[f]), i) for i, f in enumerate(files)}
     newest: dict[dt.date, Path] = {}
     for f in files:
         for month in months[f]:
-            if month not in newest or max(months[f]) > max(months[newest[month]]):
+            if month not in newest or rank[f] > rank[newest[month]]:
                 newest[month] = f
     return [(month_of(r), r) for f in files for r in _read(f) if newest[month_of(r)] == f]
+
+
+def seizure_cells(path: Path) -> dict[tuple, tuple[int, float]]:
+    """(month, area, drug, component, region, land filter) -> (events, pounds) of one file."""
+    month_of = cbp_month("FY")
+    return {(month_of(r), r["Area of Responsibility"].strip().upper(), r["Drug Type"],
+             r["Component"], r["Region"], r["Land Filter"]):
+            (int(r["Count of Event"]), float(r["Sum Qty (lbs)"])) for r in _read(path)}
 
 
 def cbp_month(year_column: str) -> Callable[[dict[str, str]], dt.date]:

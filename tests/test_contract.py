@@ -53,7 +53,7 @@ def component_of(openapi: dict[str, Any], schema: dict[str, Any]) -> dict[str, A
 
 def test_every_operation_names_a_schema_for_its_json_200_and_every_error(contract: Contract) -> None:
     openapi = contract.openapi
-    assert len(operations(openapi)) == 20
+    assert len(operations(openapi)) == 23
     for method, path, op in operations(openapi):
         content = op["responses"]["200"]["content"]
         schema = content["application/json"]["schema"]
@@ -201,6 +201,12 @@ def reference_requests() -> list[str]:
              "/datasets", "/seizure-events", "/seizure-events?port=nogales", "/healthz", "/readyz",
              "/", "/claims"]
             + [f"/releases?dataset={name}" for name in DATASETS]
+            + [f"/revisions?dataset={name}" for name in DATASETS]
+            + ["/revisions?dataset=encounters&citizenship=mexico&limit=5",
+               "/seizures?drug=fentanyl&fiscal_year=2021&as_of=3",
+               "/comparisons/ports-vs-between?drug=fentanyl&fiscal_year=2021&as_of=3",
+               "/claims/fentanyl-caaz-port-share?as_of=3",
+               "/cite?url=%2Fseizures%3Fdrug%3Dfentanyl%26fiscal_year%3D2021", "/status"]
             + [f"/claims/{claim.id}" for claim in registry().claims])
 
 
@@ -209,7 +215,8 @@ ERROR_REQUESTS = [*examples.ERROR_REQUESTS.values(),
                   "/encounters?group_by=state,area", "/encounters?source=ohss-sector-encounters"
                   "&component=ofo", "/overdose-deaths?state=AZ,US", "/areas?kind=port",
                   "/comparisons/change?dataset=seizures&before=FY2021",
-                  "/seizures?port=Nogales", "/seizures?format=csv&limit=5"]
+                  "/seizures?port=Nogales", "/seizures?format=csv&limit=5",
+                  "/seizures?as_of=tomorrow", "/revisions", "/cite?url=%2Fhealthz"]
 
 SWEEP = data_requests() + comparison_requests() + reference_requests()
 

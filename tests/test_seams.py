@@ -527,7 +527,8 @@ def test_fiscal_years_written_like_cbp_are_the_same_fiscal_years_everywhere(clie
     extra = {"/comparisons/seizure-share": {"part_area": "san-diego-field-office"},
              "/comparisons/encounter-share": {"region": "southwest", "part_state": "CA"},
              "/comparisons/seizures-vs-encounters": {"groups": "CA,AZ"},
-             "/comparisons/change": {"dataset": "seizures", "before": "FY2020", "after": "FY2021"}}
+             "/comparisons/change": {"dataset": "seizures", "before": "FY2020", "after": "FY2021"},
+             "/revisions": {"dataset": "encounters"}}
     for path in paths:
         plain = client.get(path, params={**extra.get(path, {}), "fiscal_year": "2021"})
         written = client.get(path, params={**extra.get(path, {}), "fiscal_year": "FY2021"})

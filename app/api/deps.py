@@ -16,8 +16,15 @@ from app.render.formats import Output, file_name
 
 
 async def current_catalog(request: Request) -> Catalog:
-    """The catalog the HTTP cache layer read for this request, or the current one."""
-    found = request.scope.get("state", {}).get("catalog")
+    """The catalog the HTTP cache layer read for this request, or the current one; with `as_of`,
+    the catalog of that vintage (a 422 when it names none)."""
+    state = request.scope.setdefault("state", {})
+    found = state.get("catalog")
+    as_of = request.query_params.get("as_of")
+    if as_of is not None:
+        if found is None or found.vintage is None:
+            found = state["catalog"] = await request.app.state.catalogs.vintage(as_of)
+        return found
     return found if found is not None else await request.app.state.catalogs.get()
 
 
@@ -41,6 +48,16 @@ class Page:
 
     def asks(self, name: str) -> bool:
         return any(k == name for k, _ in self.params)
+
+    def permalink(self, catalog: Catalog) -> str | None:
+        """This request pinned to a vintage: as written when it names one (as_of), else with
+        as_of set to the newest release loaded (None while nothing is loaded)."""
+        if self.asks("as_of"):
+            return f"{self.path}?{urlencode(self.params, safe=',')}"
+        newest = catalog.newest_release
+        if newest is None:
+            return None
+        return f"{self.path}?{urlencode([*self.params, ('as_of', str(newest))], safe=',')}"
 
 
 def page_of(request: Request) -> Page:

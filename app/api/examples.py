@@ -38,6 +38,8 @@ EXAMPLE_REQUESTS: dict[str, str] = {
     "/claims": "/claims",
     "/claims/{claim_id}": "/claims/fentanyl-caaz-port-share",
     "/claims/verify": "/claims/verify",
+    "/revisions": "/revisions?dataset=encounters&month=2022-03&citizenship=mexico"
+    "&demographic=single%20adults",
 }
 VERIFY_EXAMPLE_BODY: dict[str, Any] = {
     "claim": "Most fentanyl seized at the southwest border in FY2022 was seized at ports of entry.",
@@ -52,7 +54,7 @@ VERIFY_EXAMPLE_BODY: dict[str, Any] = {
 CSV_EXAMPLE_PATHS = ("/seizures", "/encounters", "/overdose-deaths", "/drugs", "/areas",
                      "/releases", "/seizure-events", "/comparisons/seizure-share",
                      "/comparisons/encounter-share", "/comparisons/seizures-vs-encounters",
-                     "/comparisons/ports-vs-between", "/comparisons/change")
+                     "/comparisons/ports-vs-between", "/comparisons/change", "/revisions")
 
 
 DATA_PATHS = ("/seizures", "/encounters", "/overdose-deaths")
@@ -114,6 +116,7 @@ ERROR_REQUESTS: dict[str, str] = {
     "/comparisons/ports-vs-between": "/comparisons/ports-vs-between?drug=fentanil",
     "/comparisons/change": "/comparisons/change?dataset=overdose_deaths&before=FY2020&after=2021",
     "/claims/{claim_id}": "/claims/no-such-claim",
+    "/revisions": "/revisions?dataset=seizures&release=x",
 }
 
 

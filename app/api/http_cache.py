@@ -19,9 +19,12 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
+# An answer as of a vintage (as_of=) never changes: its releases are loaded for good.
+IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 # GET answers that depend only on the data version and the request.
 CACHEABLE_PREFIXES = ("/seizures", "/encounters", "/overdose-deaths", "/drugs", "/areas",
-                      "/releases", "/datasets", "/seizure-events", "/comparisons", "/claims")
+                      "/releases", "/datasets", "/seizure-events", "/comparisons", "/claims",
+                      "/revisions")
 _STORED_HEADERS = {"content-type", "link", "x-total-count", "content-disposition"}
 
 
@@ -104,9 +107,10 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
 
 
-def cache_headers(etag: str) -> list[tuple[bytes, bytes]]:
+def cache_headers(etag: str, *, immutable: bool = False) -> list[tuple[bytes, bytes]]:
     # GZipMiddleware adds Accept-Encoding to Vary itself when it compresses.
-    return [(b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode()), (b"vary", b"Accept")]
+    control = IMMUTABLE_CACHE_CONTROL if immutable else CACHE_CONTROL
+    return [(b"etag", etag.encode()), (b"cache-control", control.encode()), (b"vary", b"Accept")]
 
 
 class HttpCache:
@@ -129,13 +133,22 @@ class HttpCache:
         except Exception:
             await self.app(scope, receive, send)
             return
+        as_of = dict(pairs).get("as_of")  # the last value, as the handler reads it
+        if as_of is not None:
+            try:
+                catalog = await state.catalogs.vintage(as_of)
+            except Exception:
+                # Not a vintage (the handler answers the 422) or no database: no cache entry.
+                await self.app(scope, receive, send)
+                return
+        immutable = catalog.vintage is not None
         fmt, _ = output_format(headers.get("accept", ""), dict(pairs))  # the last value wins
         key = (scope["path"], params, fmt)
         etag = make_etag(catalog.fingerprint, *key)
         if_none_match = headers.get("if-none-match")
         star = (if_none_match or "").strip() == "*"
         if etag_matches(if_none_match, etag):
-            await _send_simple(send, 304, cache_headers(etag), b"")
+            await _send_simple(send, 304, cache_headers(etag, immutable=immutable), b"")
             return
         responses: ResponseCache = state.responses
         cached = responses.get(etag) if fmt == "json" else None
@@ -145,9 +158,10 @@ class HttpCache:
             cached = await asyncio.shield(responses.pending[etag])
         if cached is not None:
             if star:  # a current representation exists: "*" matches it
-                await _send_simple(send, 304, cache_headers(etag), b"")
+                await _send_simple(send, 304, cache_headers(etag, immutable=immutable), b"")
             else:
-                await _send_simple(send, 200, [*cache_headers(etag), *cached.headers], cached.body)
+                await _send_simple(send, 200, [*cache_headers(etag, immutable=immutable),
+                                               *cached.headers], cached.body)
             return
         scope.setdefault("state", {})["catalog"] = catalog
         tagging = _Tagging(scope, send, key, fmt == "json", star, state)
@@ -188,13 +202,13 @@ class _Tagging:
             # The handler may have moved to a newer catalog (a whole download re-reads it).
             catalog = self.scope["state"]["catalog"]
             self.etag = make_etag(catalog.fingerprint, *self.key)
+            tags = cache_headers(self.etag, immutable=catalog.vintage is not None)
             if self.star:
-                await _send_simple(self.send, 304, cache_headers(self.etag), b"")
+                await _send_simple(self.send, 304, tags, b"")
                 return
             self.headers = [(k, v) for k, v in message.get("headers", [])
                             if k.decode("latin-1").lower() in _STORED_HEADERS]
-            await self.send({**message, "headers": [*message.get("headers", []),
-                                                    *cache_headers(self.etag)]})
+            await self.send({**message, "headers": [*message.get("headers", []), *tags]})
             return
         if self.star and self.status == 200:
             return  # answered 304 above

@@ -46,6 +46,21 @@ class OutputParams(BaseModel):
                       "opens accented text correctly.")
 
 
+AS_OF_DESCRIPTION = (
+    "Answer as the API did once these releases were loaded: a release id (see `/releases`; "
+    "the permalink in `meta` pins the newest) or a past day `YYYY-MM-DD` (the releases loaded by "
+    "the end of that day, UTC). For each month the best release of that vintage answers, as the "
+    "ingest ranks them; `meta.vintage` names the releases. Such answers never change: they are "
+    "sent with `Cache-Control: immutable`. An id not loaded, a day before the first release or "
+    "a day not yet over is a 422.")
+
+
+class VintageParams(OutputParams):
+    """Output options plus `as_of`, the vintage of the data to answer from."""
+
+    as_of: str | None = Field(None, description=AS_OF_DESCRIPTION, examples=["3", "2025-06-01"])
+
+
 TIME_FIELDS: dict[str, dict[str, Any]] = {
     "fiscal_year": {"description": "Federal fiscal year(s): FY N runs 1 October N-1 to 30 "
                     "September N; `2021` or `FY2021`." + LIST_NOTE, "examples": [["2021"]]},
@@ -100,7 +115,7 @@ def _grains(dataset: Dataset) -> str:
     return "; ".join(f"`{g}` ({GRAIN_DESCRIPTIONS[g]})" for g in dataset.time.grains)
 
 
-class DataParams(OutputParams):
+class DataParams(VintageParams):
     """Parameters of a data endpoint; `resolve()` checks them against the catalog."""
 
     dataset_name: ClassVar[str] = ""  # set on each dataset's model

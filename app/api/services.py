@@ -25,8 +25,8 @@ async def data_document(ctx: Context, params: DataParams) -> Document:
     async with ctx.engine.connect() as conn:
         result = await runner.run(conn, spec, catalog)
     link = page.next_url(spec.offset, spec.limit, len(result.rows), result.total_rows)
-    return Document(result.rows, data_meta(result, catalog, next_url=link), result.columns,
-                    page.download_name)
+    meta = data_meta(result, catalog, next_url=link, permalink=page.permalink(catalog))
+    return Document(result.rows, meta, result.columns, page.download_name)
 
 
 async def _download(ctx: Context, params: DataParams) -> Document:
@@ -36,7 +36,8 @@ async def _download(ctx: Context, params: DataParams) -> Document:
     conn = await _snapshot(ctx.engine)
     try:
         version = await read_version(conn)
-        if version != catalog.version:
+        # A vintage's rows never change; the current data must match the version read here.
+        if catalog.vintage is None and version != catalog.version:
             catalog = await ctx.request.app.state.catalogs.at_version(conn, version)
             ctx.request.scope.setdefault("state", {})["catalog"] = catalog
         spec: QuerySpec = params.resolve(catalog)
@@ -52,7 +53,8 @@ async def _download(ctx: Context, params: DataParams) -> Document:
         finally:
             await conn.close()
 
-    meta = data_meta(streamed.result, catalog, next_url=None)
+    meta = data_meta(streamed.result, catalog, next_url=None,
+                     permalink=ctx.page.permalink(catalog))
     return Document(rows(), meta, streamed.result.columns, ctx.page.download_name)
 
 

@@ -56,7 +56,7 @@ def figure_of(result: QueryResult, measure: str, catalog: Catalog) -> Figure:
     spec = result.spec
     value = result.rows[0].get(measure) if result.rows else None
     return Figure(
-        value=value, request=spec.to_url(), filters=spec.understood(catalog),
+        value=value, request=catalog.pin(spec.to_url()), filters=spec.understood(catalog),
         source=result.family.key, releases=tuple(result.releases), complete=result.complete,
         note=None if value is not None else "the loaded releases have no data for this period",
         caveats=tuple(result.caveats), requested=result.requested, months=result.months,
@@ -65,8 +65,9 @@ def figure_of(result: QueryResult, measure: str, catalog: Catalog) -> Figure:
 
 def empty_figure(spec: QuerySpec, catalog: Catalog) -> Figure:
     """A figure of a dataset no release of which is loaded: no data, said so."""
-    return Figure(value=None, request=spec.to_url(), filters=spec.understood(catalog), source=None,
-                  releases=(), complete=False, note=f"no release of {spec.dataset.title} is loaded",
+    return Figure(value=None, request=catalog.pin(spec.to_url()),
+                  filters=spec.understood(catalog), source=None, releases=(), complete=False,
+                  note=f"no release of {spec.dataset.title} is loaded",
                   spec=spec)
 
 

@@ -152,7 +152,7 @@ def _share(catalog: Catalog, path: str | None, measure: str, plan: _PartPlan, nu
                  numerator=numerator, denominator=denominator, value=quotient.value,
                  note="; ".join(n for n in (note, quotient.note) if n) or None,
                  members=tuple(member_shares),
-                 request=written.url(path, measure) if written and path else None)
+                 request=catalog.pin(written.url(path, measure)) if written and path else None)
 
 
 def _like_for_like(catalog: Catalog, denominator: QuerySpec, plans: list[_PartPlan],
@@ -195,7 +195,8 @@ def _member_share(catalog: Catalog, plan: _PartPlan, spec: QuerySpec, figure: Fi
         shown.append(str(dimension.values.show(value, catalog)))
         names.append(dimension.values.display_name(value, catalog))
     return MemberShare(member=" / ".join(shown), name=" / ".join(names), value=figure.value,
-                       share=ratio(figure.value, base).value, request=spec.to_url())
+                       share=ratio(figure.value, base).value,
+                       request=catalog.pin(spec.to_url()))
 
 
 def _stands_for(plan: _PartPlan) -> bool:

@@ -89,10 +89,13 @@ class LoadResult:
         head = f"{self.file}: {self.dataset} ({self.source}), {self.rows:,} rows, {self.period_label()}"
         if self.already_loaded:
             return f"{head}: already loaded as release {self.release_id}, nothing changed"
-        return (
-            f"{head}: release {self.release_id}; {unit} {self.new} new, {self.revised} revised, "
-            f"{self.unchanged} unchanged, {self.superseded} superseded by a newer release"
-        )
+        line = (f"{head}: release {self.release_id}; {unit} {self.new} new, {self.revised} "
+                f"revised, {self.unchanged} unchanged, {self.superseded} superseded by a newer "
+                "release")
+        if self.revised:
+            # What the revised months changed, figure by figure, is served by the API.
+            line += f" (what changed: /revisions?dataset={self.dataset}&release={self.release_id})"
+        return line
 
 
 def ingest_paths(engine: Engine, paths: Sequence[str], progress: Progress | None = None,

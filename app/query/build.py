@@ -155,9 +155,10 @@ def _bookkeeping(dataset: Dataset, fact: Any) -> list[Any]:
 
 
 def conditions(spec: QuerySpec, family: Family, catalog: Catalog, fact: Any) -> list[Any]:
-    """WHERE: current figures of the family, the filters, the defaults, the period."""
+    """WHERE: current figures of the family (or those of the vintage asked for), the filters,
+    the defaults, the period."""
     dataset = spec.dataset
-    out = [fact.c.is_current.is_(True)]
+    out = [catalog.live(dataset, fact, family.key)]
     if dataset.family_column:
         out.append(fact.c[dataset.family_column] == family.key)
     for dim in dataset.dimensions:

@@ -11,16 +11,17 @@ import asyncio
 import datetime as dt
 import hashlib
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select, union_all
+from sqlalchemy import String, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.datasets import DATASETS
+from app.datasets import DATASETS, Dataset
 from app.models import Area, AreaState, DataVersion, Drug, Release, ReleasePeriod, State
 from app.paths import seed_json
+from app.query.vintage import Vintage, cell_rows, current_at, monthly_rows, resolve_vintage
 from app.vocabulary import slugify, spelling_index
 
 
@@ -109,6 +110,12 @@ class Catalog:
     revisions: dict[int, list[tuple[dt.date, str]]] = field(default_factory=dict)
     # release id -> how many months (years) it currently answers for
     current_counts: dict[int, int] = field(default_factory=dict)
+    # revision key -> every (period, release id, status) recorded, in load order: the history
+    # vintages and revisions are worked out from
+    history: dict[str, list[tuple[dt.date, int, str]]] = field(default_factory=dict)
+    # Set when this catalog is the data as of a past release (as_of=): then figures come from the
+    # rows each period's best release of the vintage holds, never from the current flags.
+    vintage: Vintage | None = None
 
     def __post_init__(self) -> None:
         self.area_by_id = {a.id: a for a in self.areas}
@@ -162,6 +169,29 @@ class Catalog:
                                            for dim, values in wanted.items()))
         return self.memo[key]
 
+    @property
+    def newest_release(self) -> int | None:
+        """The id of the newest release loaded (the current data vintage)."""
+        return self.releases[-1].id if self.releases else None
+
+    def pin(self, url: str | None) -> str | None:
+        """A request URL of this API answered under this catalog's vintage, if any (the requests
+        that reproduce a comparison's figures carry its as_of)."""
+        if url is None or self.vintage is None:
+            return url
+        return f"{url}{'&' if '?' in url else '?'}as_of={self.vintage.as_of}"
+
+    def live(self, dataset: Dataset, fact: Any, family: str | None = None) -> Any:
+        """WHERE: the rows that answer now, or as of this catalog's vintage (`family`: only that
+        release family's)."""
+        if self.vintage is None:
+            return fact.c.is_current.is_(True)
+        if dataset.revision == "cell":
+            return cell_rows(fact, dataset.cell_key,
+                             [r for r in self.releases if r.dataset == dataset.name])
+        keys = (family,) if family else tuple(f.key for f in dataset.families)
+        return or_(*(monthly_rows(fact, self.current.get(k, {})) for k in keys))
+
     def months_of(self, revision_keys: tuple[str, ...]) -> list[dt.date]:
         """Every month (year) any of these families covers, in order (worked out once)."""
         key = ("months_of", revision_keys)
@@ -176,16 +206,17 @@ async def read_version(conn: AsyncConnection) -> int:
     return int(value or 0)
 
 
-async def load_catalog(conn: AsyncConnection, version: int) -> Catalog:
-    """Read everything the catalog holds (a handful of small queries)."""
-    data_regions = await _data_regions(conn)
+async def load_catalog(conn: AsyncConnection, version: int,
+                       vintage: Vintage | None = None) -> Catalog:
+    """Read everything the catalog holds (a handful of small queries); with a vintage, as the
+    data stood once its releases were loaded."""
     area_states: dict[int, list[str]] = defaultdict(list)
     for row in await conn.execute(select(AreaState.area_id, AreaState.state_code)):
         area_states[row.area_id].append(row.state_code)
     areas = [
         AreaInfo(
             id=a.id, slug=a.slug, name=a.name, kind=a.kind, component=a.component,
-            region=data_regions.get(a.id, a.region),
+            region=a.region,
             states=tuple(sorted(area_states[a.id])), state_basis=a.state_basis,
             abbreviation=a.abbreviation, aliases=tuple(a.aliases or ()), note=a.note,
         )
@@ -201,29 +232,55 @@ async def load_catalog(conn: AsyncConnection, version: int) -> Catalog:
         ReleaseInfo(**{k: (tuple(v) if k == "dimensions" else v) for k, v in r._mapping.items()})
         for r in await conn.execute(select(Release.__table__).order_by(Release.id))
     ]
+    if vintage is not None:
+        releases = [r for r in releases if r.id <= vintage.release_id]
+    kept = {r.id: r for r in releases}
     current: dict[str, dict[dt.date, int]] = defaultdict(dict)
     revisions: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
     current_counts: dict[int, int] = defaultdict(int)
-    for p in await conn.execute(select(ReleasePeriod.__table__)):
-        if p.is_current:
+    history: dict[str, list[tuple[dt.date, int, str]]] = defaultdict(list)
+    rows = (await conn.execute(select(ReleasePeriod.__table__)
+                               .order_by(ReleasePeriod.release_id, ReleasePeriod.period))).all()
+    for p in rows:
+        if p.release_id not in kept:
+            continue
+        if p.is_current and vintage is None:
             # Deaths are current cell by cell, so several releases can answer for one year.
             current[p.revision_key][p.period] = p.release_id
             current_counts[p.release_id] += 1
         revisions[p.release_id].append((p.period, p.status))
-    vocabulary = await _vocabulary(conn)
-    rollups = await _rollups_present(conn)
+        history[p.revision_key].append((_day(p.period), p.release_id, p.status))
+    if vintage is not None:
+        current.update(current_at(((k, m, r) for k, items in history.items() for m, r, _ in items),
+                                  kept))
+        for months in current.values():
+            for release_id in months.values():
+                current_counts[release_id] += 1
+    probe = Catalog(version=version, fingerprint="", areas=[], drugs=[], states={},
+                    releases=releases, current=dict(current), values={}, vintage=vintage)
+    data_regions = await _data_regions(conn, probe)
+    areas = [replace(a, region=data_regions.get(a.id, a.region)) for a in areas]
+    vocabulary = await _vocabulary(conn, probe)
+    # A vintage reads the facts only: rollups hold the current figures.
+    rollups = (await _rollups_present(conn) if vintage is None
+               else {name: frozenset() for name in DATASETS})
     values = _distinct_values(releases, vocabulary)
-    fingerprint = hashlib.sha256(
-        ("|".join(sorted(r.sha256 for r in releases)) + f"|{version}").encode()
-    ).hexdigest()[:16]
+    shas = "|".join(sorted(r.sha256 for r in releases))
+    # A vintage's answers never change: its fingerprint (the ETag's) does not follow the version.
+    salt = f"|as_of={vintage.release_id}" if vintage is not None else f"|{version}"
+    fingerprint = hashlib.sha256((shas + salt).encode()).hexdigest()[:16]
     return Catalog(
         version=version, fingerprint=fingerprint, areas=areas, drugs=drugs, states=states,
         releases=releases, current=dict(current), values=values,
         revisions={k: sorted(v) for k, v in revisions.items()},
         current_counts=dict(current_counts), vocabulary=vocabulary, data_regions=data_regions,
-        rollups=rollups,
+        rollups=rollups, history=dict(history), vintage=vintage,
         ports=_ports({a.slug: a.id for a in areas}),
     )
+
+
+def _day(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def _ports(area_ids: dict[str, int]) -> list[PortInfo]:
@@ -233,15 +290,15 @@ def _ports(area_ids: dict[str, int]) -> list[PortInfo]:
             for p in seed_json("ports.json")["ports"]]
 
 
-async def _vocabulary(conn: AsyncConnection) -> dict[int, dict[str, frozenset]]:
-    """Release -> dimension -> the distinct values of its current rows (one statement a table)."""
+async def _vocabulary(conn: AsyncConnection, catalog: Catalog) -> dict[int, dict[str, frozenset]]:
+    """Release -> dimension -> the distinct values of its live rows (one statement a table)."""
     out: dict[int, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for dataset in DATASETS.values():
         table = dataset.table
         parts = [
             select(table.c.release_id, literal(dim.name).label("dim"),
                    cast(table.c[dim.column], String).label("value"))
-            .where(table.c.is_current.is_(True), table.c[dim.column].is_not(None))
+            .where(catalog.live(dataset, table), table.c[dim.column].is_not(None))
             .group_by(table.c.release_id, table.c[dim.column])
             for dim in dataset.stored_dimensions
         ]
@@ -272,15 +329,15 @@ def _distinct_values(releases: list[ReleaseInfo],
     return {k: sorted(v) for k, v in out.items()}
 
 
-async def _data_regions(conn: AsyncConnection) -> dict[int, str]:
-    """Area -> the region of its latest current figure in any dataset that names areas."""
+async def _data_regions(conn: AsyncConnection, catalog: Catalog) -> dict[int, str]:
+    """Area -> the region of its latest live figure in any dataset that names areas."""
     latest: dict[int, tuple[dt.date, str]] = {}
     for dataset in DATASETS.values():
         table = dataset.table
         if "area_id" not in table.c or "region" not in table.c:
             continue
         query = (select(table.c.area_id, table.c.region, func.max(table.c.period))
-                 .where(table.c.is_current.is_(True), table.c.area_id.is_not(None),
+                 .where(catalog.live(dataset, table), table.c.area_id.is_not(None),
                         table.c.region.is_not(None))
                  .group_by(table.c.area_id, table.c.region))
         for area_id, region, month in await conn.execute(query):
@@ -288,6 +345,9 @@ async def _data_regions(conn: AsyncConnection) -> dict[int, str]:
             if area_id not in latest or month > latest[area_id][0]:
                 latest[area_id] = (month, region)
     return {area_id: region for area_id, (_, region) in latest.items()}
+
+
+VINTAGES_KEPT = 16  # vintage catalogs per process
 
 
 class CatalogCache:
@@ -303,6 +363,7 @@ class CatalogCache:
         self._catalog: Catalog | None = None
         self._checked_at = 0.0
         self._lock = asyncio.Lock()
+        self._vintages: OrderedDict[tuple[int, str], Catalog] = OrderedDict()
 
     async def get(self, conn: AsyncConnection | None = None) -> Catalog:
         now = time.monotonic()
@@ -320,6 +381,27 @@ class CatalogCache:
                         await own.execution_options(isolation_level="REPEATABLE READ")
                     return await self._refresh(own)
             return await self._refresh(conn)
+
+    async def vintage(self, as_of: str) -> Catalog:
+        """The catalog of the data as of a release or a past day (422 when `as_of` names none).
+
+        Kept per data version and spelling (a few at a time): a vintage's answers never change,
+        but its catalog is cheap to rebuild and reference data may move with an ingest."""
+        base = await self.get()
+        vintage = resolve_vintage(as_of, base.releases)
+        key = (base.version, vintage.as_of)
+        found = self._vintages.get(key)
+        if found is not None:
+            self._vintages.move_to_end(key)
+            return found
+        async with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            found = await load_catalog(conn, base.version, vintage)
+        self._vintages[key] = found
+        while len(self._vintages) > VINTAGES_KEPT:
+            self._vintages.popitem(last=False)
+        return found
 
     async def at_version(self, conn: AsyncConnection, version: int) -> Catalog:
         """The catalog of `version`, read through `conn` (inside its transaction) if it moved."""

@@ -11,7 +11,7 @@ from app.compare.change import CHANGE_RULE
 from app.datasets import DATASETS
 from app.query.catalog import Catalog
 from app.render.formats import Document
-from app.render.meta import release_summary
+from app.render.meta import release_summary, version_meta
 
 SHARE_COLUMNS = ["member", "name", "numerator", "denominator", "share", "request"]
 GROUP_COLUMNS = ["group", "seizures", "seizures_southwest", "seizure_share", "encounters",
@@ -138,7 +138,7 @@ def _provenance(figures: Iterable[Figure], catalog: Catalog) -> dict[str, Any]:
     sources = list(dict.fromkeys(f.source for f in figures if f.source))
     return {"sources": sources, "complete": _all_complete(figures),
             "releases": [release_summary(releases[i]) for i in sorted(releases)],
-            "caveats": caveats, "data_version": catalog.version}
+            "caveats": caveats, **version_meta(catalog, None)}
 
 
 def _all_complete(figures: list[Figure]) -> bool | None:

@@ -29,7 +29,16 @@ def release_period(release: ReleaseInfo, value: Any) -> str:
     return str(value.year) if release.grain == "year" else f"{value:%Y-%m}"
 
 
-def data_meta(result: QueryResult, catalog: Catalog, *, next_url: str | None) -> dict[str, Any]:
+def version_meta(catalog: Catalog, permalink: str | None) -> dict[str, Any]:
+    """Which data an answer comes from: the data version (None under as_of, which does not
+    depend on it), the vintage asked for, and the request pinned to its vintage."""
+    return {"data_version": None if catalog.vintage else catalog.version,
+            "vintage": catalog.vintage.document() if catalog.vintage else None,
+            "permalink": permalink}
+
+
+def data_meta(result: QueryResult, catalog: Catalog, *, next_url: str | None,
+              permalink: str | None = None) -> dict[str, Any]:
     """Meta of a data endpoint's answer."""
     spec = result.spec
     dataset = spec.dataset
@@ -64,5 +73,5 @@ def data_meta(result: QueryResult, catalog: Catalog, *, next_url: str | None) ->
     meta["complete"] = result.complete
     meta["releases"] = [release_summary(r) for r in result.releases]
     meta["caveats"] = result.caveats
-    meta["data_version"] = catalog.version
+    meta.update(version_meta(catalog, permalink))
     return meta

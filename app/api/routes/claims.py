@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from app.api.deps import ContextDep
+from app.api.deps import Context, ContextDep
 from app.api.examples import VERIFY_EXAMPLE_BODY, example_responses
-from app.api.params import OutputParams
+from app.api.params import AS_OF_DESCRIPTION, VintageParams
 from app.api.schemas.claims import ClaimDocument, ClaimsDocument
 from app.claims import registry, wording
 from app.claims.evaluate import evaluate_claim, evaluate_claims
@@ -16,6 +16,7 @@ from app.claims.spec import ClaimSpec
 from app.query.catalog import Catalog
 from app.render.claims import claim_document
 from app.render.formats import Document, Output, render
+from app.render.meta import version_meta
 
 RULES = {
     "verdicts": list(wording.VERDICTS),
@@ -29,7 +30,7 @@ RULES = {
 router = APIRouter(tags=["claims"])
 
 
-class NoParams(OutputParams):
+class NoParams(VintageParams):
     pass
 
 
@@ -39,13 +40,14 @@ async def list_claims(params: Annotated[NoParams, Query()], ctx: ContextDep) -> 
     """Every claim of the article (New York Post, June 2022), evaluated now: our wording, the
     quoted words, the comparator, the primary definition and each alternative with numerator,
     denominator, value, verdict and the request reproducing each number, and the overall verdict.
-    """
+    With `as_of`, as the data stood once that release was loaded (`meta.vintage`; the
+    reproducing requests carry the same `as_of`); `meta.permalink` pins the answer."""
     catalog = await ctx.catalog()
     async with ctx.engine.connect() as conn:
         results = await evaluate_claims(conn=conn, catalog=catalog,
                                         claims=registry.registry().claims, registered=True)
     data = [claim_document(r) for r in results]
-    return render(Document(data, _meta(catalog, row_count=len(data))), ctx.output)
+    return render(Document(data, _meta(catalog, ctx, row_count=len(data))), ctx.output)
 
 
 @router.get("/claims/{claim_id}", summary="One claim, checked live",
@@ -54,12 +56,13 @@ async def get_claim(params: Annotated[NoParams, Query()], ctx: ContextDep,
                     claim_id: Annotated[str, Path(description="Claim id, e.g. "
                                                   "`encounters-four-sectors` (see GET /claims).",
                                                   examples=["fentanyl-caaz-port-share"])]) -> Response:
-    """One claim evaluated now (unknown id: 404 listing the valid ids)."""
+    """One claim evaluated now, or `as_of` a release or past day (unknown id: 404 listing the
+    valid ids); `meta.permalink` pins the answer to the newest release."""
     claim = registry.find_claim(claim_id)
     catalog = await ctx.catalog()
     async with ctx.engine.connect() as conn:
         result = await evaluate_claim(conn=conn, catalog=catalog, claim=claim, registered=True)
-    return render(Document(claim_document(result), _meta(catalog)), ctx.output)
+    return render(Document(claim_document(result), _meta(catalog, ctx)), ctx.output)
 
 
 @router.post("/claims/verify", summary="Check a claim you submit",
@@ -68,6 +71,7 @@ async def verify_claim(
     claim: Annotated[ClaimSpec, Body(openapi_examples={"share": {
         "summary": "A share of seizures", "value": VERIFY_EXAMPLE_BODY}})],
     ctx: ContextDep,
+    as_of: Annotated[str | None, Query(description=AS_OF_DESCRIPTION)] = None,
 ) -> Response:
     """Evaluate a claim written in the form of seed/claims.json: a comparator (`>`, `<`, `>=`,
     `<=`, `about`, `nearly` and the value X) and definitions (dataset, measure, filters, and for
@@ -76,8 +80,9 @@ async def verify_claim(
     catalog = await ctx.catalog()
     async with ctx.engine.connect() as conn:
         result = await evaluate_claim(conn=conn, catalog=catalog, claim=claim)
-    return render(Document(claim_document(result), _meta(catalog)), Output("json", False))
+    return render(Document(claim_document(result), _meta(catalog, None)), Output("json", False))
 
 
-def _meta(catalog: Catalog, **extra: Any) -> dict[str, Any]:
-    return {**extra, "rules": RULES, "data_version": catalog.version}
+def _meta(catalog: Catalog, ctx: Context | None, **extra: Any) -> dict[str, Any]:
+    permalink = ctx.page.permalink(catalog) if ctx is not None else None
+    return {**extra, "rules": RULES, **version_meta(catalog, permalink)}

@@ -15,6 +15,7 @@ from app.api.params import (
     LIST_NOTE,
     OutputParams,
     TextList,
+    VintageParams,
     dimension_fields,
     source_field,
     time_fields,
@@ -36,13 +37,13 @@ CONTROL = ("format", "bom", "measure", "base", "dataset", "before", "after", "li
            "groups", "seizure_component")
 
 
-class ComparisonParams(OutputParams):
+class ComparisonParams(VintageParams):
     def flat(self) -> dict[str, str]:
         """The given parameters as the query string wrote them (lists as comma lists)."""
         out = {}
         for name, value in self.model_dump(by_alias=True, exclude_none=True,
                                            exclude_unset=True).items():
-            if name in ("format", "bom"):
+            if name in ("format", "bom", "as_of"):
                 continue
             out[name] = ",".join(value) if isinstance(value, list) else str(value)
         return out
@@ -175,6 +176,7 @@ async def _share(ctx: Context, params: ComparisonParams, dataset: Dataset,
     document = documents.share_document(share, comparison=comparison, request=query,
                                         catalog=catalog)
     document.name = ctx.page.download_name
+    document.meta["permalink"] = ctx.page.permalink(catalog)
     return document
 
 
@@ -201,6 +203,7 @@ async def seizures_vs_encounters(
     document = documents.groups_document(groups, measure=params.measure, filters=raw,
                                          catalog=catalog)
     document.name = ctx.page.download_name
+    document.meta["permalink"] = ctx.page.permalink(catalog)
     return render(document, ctx.output)
 
 
@@ -216,6 +219,7 @@ async def ports_vs_between(params: Annotated[PortsVsBetweenParams, Query()],
     shares = await _compute(ctx, catalog, step)
     document = documents.split_document(shares, filters=filters, catalog=catalog)
     document.name = ctx.page.download_name
+    document.meta["permalink"] = ctx.page.permalink(catalog)
     return render(document, ctx.output)
 
 
@@ -236,12 +240,15 @@ async def change(params: Annotated[ChangeParams, Query()], ctx: ContextDep) -> R
     document = documents.change_document(result, dataset=dataset.name, measure=measure,
                                          filters=filters, catalog=catalog)
     document.name = ctx.page.download_name
+    document.meta["permalink"] = ctx.page.permalink(catalog)
     return render(document, ctx.output)
 
 
 def _describe(path: str, summary: str, model: type[BaseModel]) -> dict[str, Any]:
     parameters = []
-    for name, info in model.model_fields.items():
+    # The comparison's own parameters first; as_of (shared by every kind) last.
+    fields = sorted(model.model_fields.items(), key=lambda item: item[0] == "as_of")
+    for name, info in fields:
         if name in ("format", "bom"):
             continue
         parameters.append({

@@ -26,7 +26,10 @@ DeathDocument = DATA_DOCUMENTS["overdose_deaths"]
             responses=example_responses("/seizures"))
 async def get_seizures(params: Annotated[SeizureParams, Query()], ctx: ContextDep) -> Response:
     """Pounds seized and seizure events by drug, area of responsibility, component, region and
-    time. Example: `/seizures?drug=fentanyl&group_by=area,fiscal_year`."""
+    time. Example: `/seizures?drug=fentanyl&group_by=area,fiscal_year`. Every data answer's
+    `meta.permalink` is the request pinned to the newest release (`as_of`); with `as_of` the
+    answer is the one given once that release was loaded (`meta.vintage` names it,
+    `meta.data_version` is null) and is cached as immutable."""
     return render(await data_document(ctx, params), ctx.output)
 
 
@@ -37,7 +40,8 @@ async def get_encounters(params: Annotated[EncounterParams, Query()], ctx: Conte
     """Encounters by sector or field office, state, component, region, demographic,
     citizenship, title of authority, encounter type and time, answered from the release family
     that carries the requested dimensions and values (named in `meta.source`). Example:
-    `/encounters?group_by=sector,month&fiscal_year=2022`."""
+    `/encounters?group_by=sector,month&fiscal_year=2022`. `as_of`, `meta.permalink` and
+    `meta.vintage` as on /seizures."""
     return render(await data_document(ctx, params), ctx.output)
 
 
@@ -46,5 +50,7 @@ async def get_encounters(params: Annotated[EncounterParams, Query()], ctx: Conte
             responses=example_responses("/overdose-deaths"))
 async def get_overdose_deaths(params: Annotated[DeathParams, Query()], ctx: ContextDep) -> Response:
     """Deaths (and age-adjusted rates where published) by year, state, drug category and sex.
-    Without `state` the figures are national. Example: `/overdose-deaths?group_by=year`."""
+    Without `state` the figures are national. Example: `/overdose-deaths?group_by=year`.
+    `as_of` (releases settled cell by cell, as the ingest does), `meta.permalink` and
+    `meta.vintage` as on /seizures."""
     return render(await data_document(ctx, params), ctx.output)

@@ -7,7 +7,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.api.schemas.common import DATA_VERSION, NO_DATA, FigureDocument, ReleaseSummary, Strict
+from app.api.schemas.common import (
+    NO_DATA,
+    FigureDocument,
+    ReleaseSummary,
+    Strict,
+    Versioned,
+)
 from app.api.schemas.reference import DatasetName
 from app.claims import wording
 from app.claims.spec import ArticleRef, ComparatorSpec
@@ -68,9 +74,8 @@ class ClaimRules(Strict):
     share: str
 
 
-class ClaimMeta(Strict):
+class ClaimMeta(Versioned):
     rules: ClaimRules
-    data_version: int = Field(description=DATA_VERSION)
 
 
 class ClaimListMeta(ClaimMeta):

@@ -110,7 +110,29 @@ class FigureDocument(Strict):
                              "when nothing.")
 
 
-class Provenance(Strict):
+class VintageInfo(Strict):
+    """The vintage an answer was computed from (`as_of`): the releases loaded by then."""
+
+    as_of: str = Field(description="The `as_of` asked, normalised: a release id or a day "
+                       "YYYY-MM-DD.")
+    release_id: int = Field(description="The newest release of the vintage.")
+    release_ids: list[int] = Field(description="Every release loaded by then (ids follow load "
+                                   "order).")
+
+
+class Versioned(Strict):
+    """Which data an answer comes from, and the request that gives the same answer later."""
+
+    data_version: int | None = Field(description=DATA_VERSION + " Null under `as_of`: a vintage "
+                                     "does not depend on it.")
+    vintage: VintageInfo | None = Field(description="The vintage asked with `as_of`; null for "
+                                        "the current data.")
+    permalink: str | None = Field(description="This request pinned to its vintage (with `as_of` "
+                                  "set to the newest release loaded): it gives the same answer "
+                                  "later. Null while nothing is loaded.")
+
+
+class Provenance(Versioned):
     """Where a comparison's figures come from: families, releases, caveats, data version."""
 
     sources: list[str] = Field(description="Release families that answered the figures.")
@@ -118,7 +140,6 @@ class Provenance(Strict):
                                   "false when one does not, null when no figure says.")
     releases: list[ReleaseSummary] = Field(description="Every release behind any figure, once.")
     caveats: list[str] = Field(description="What to beware of when reading the figures.")
-    data_version: int = Field(description=DATA_VERSION)
 
 
 # --- errors ---------------------------------------------------------------------------------------

@@ -13,13 +13,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model
 
 from app.api.schemas.common import (
-    DATA_VERSION,
     NO_DATA,
     MeasureInfo,
     MonthCoverage,
     MonthsSummed,
     ReleaseSummary,
     Strict,
+    Versioned,
     YearCoverage,
     YearsSummed,
 )
@@ -115,9 +115,8 @@ def meta_model(dataset: Dataset) -> type[BaseModel]:
         "complete": (bool, Field(description="Whether the data cover every requested period.")),
         "releases": (list[ReleaseSummary], Field(description="The releases behind the figures.")),
         "caveats": (list[str], Field(description="What to beware of when reading the figures.")),
-        "data_version": (int, Field(description=DATA_VERSION)),
     })
-    return create_model(f"{_title(dataset)}Meta", __base__=Strict,
+    return create_model(f"{_title(dataset)}Meta", __base__=Versioned,
                         __doc__="What the figures are, where they come from, what to beware of.",
                         **fields)
 
