@@ -141,7 +141,7 @@ class DataParams(VintageParams):
 
 def data_model(dataset: Dataset) -> type[DataParams]:
     """The query model of a dataset's endpoint."""
-    name = "".join(part.title() for part in dataset.name.split("_")) + "Params"
+    name = dataset.model_name + "Params"
     dims = ", ".join(n for d in dataset.dimensions for n in d.names())
     fields: dict[str, Any] = {
         **dimension_fields(dataset),

@@ -150,6 +150,12 @@ class Dataset:
         return self._measure_by_name.get(name)  # type: ignore[attr-defined]
 
     @property
+    def model_name(self) -> str:
+        """The dataset's name as the prefix of its typed models: `overdose_deaths` ->
+        `OverdoseDeaths` (query parameters, response rows and documents)."""
+        return "".join(part.title() for part in self.name.split("_"))
+
+    @property
     def measure_names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.measures)
 

@@ -37,9 +37,6 @@ class SourceInfo(Strict):
                         "rounds to the nearest 10).")
 
 
-def _title(dataset: Dataset) -> str:
-    return "".join(part.title() for part in dataset.name.split("_"))
-
 
 def row_model(dataset: Dataset) -> type[BaseModel]:
     """One row: the group_by keys, the measures and `period_complete`."""
@@ -60,7 +57,7 @@ def row_model(dataset: Dataset) -> type[BaseModel]:
             json_schema_extra={"x-unit": measure.unit}))
     fields["period_complete"] = (bool, Field(None, description="With a time grain: whether the "
                                              "data cover the whole period of the row."))
-    return create_model(f"{_title(dataset)}Row", __base__=Strict,
+    return create_model(f"{dataset.model_name}Row", __base__=Strict,
                         __doc__=f"One row of {dataset.path}: the group_by keys asked for, then "
                         "every measure.", **fields)
 
@@ -72,14 +69,14 @@ def filters_model(dataset: Dataset) -> type[BaseModel]:
         for dim in dataset.dimensions}
     for param, kind in dataset.time.described:
         fields[param] = (kind, Field(None, description=f"The `{param}` asked for."))
-    return create_model(f"{_title(dataset)}Filters", __base__=Strict,
+    return create_model(f"{dataset.model_name}Filters", __base__=Strict,
                         __doc__="The filters as understood, values as users read them, and the "
                         "defaults a dimension takes when neither filtered nor grouped.", **fields)
 
 
 def measures_model(dataset: Dataset) -> type[BaseModel]:
     fields = {m.name: (MeasureInfo, Field(description=m.description)) for m in dataset.measures}
-    return create_model(f"{_title(dataset)}Measures", __base__=Strict,
+    return create_model(f"{dataset.model_name}Measures", __base__=Strict,
                         __doc__=f"Every measure of {dataset.path} with its unit.", **fields)
 
 
@@ -116,7 +113,7 @@ def meta_model(dataset: Dataset) -> type[BaseModel]:
         "releases": (list[ReleaseSummary], Field(description="The releases behind the figures.")),
         "caveats": (list[str], Field(description="What to beware of when reading the figures.")),
     })
-    return create_model(f"{_title(dataset)}Meta", __base__=Versioned,
+    return create_model(f"{dataset.model_name}Meta", __base__=Versioned,
                         __doc__="What the figures are, where they come from, what to beware of.",
                         **fields)
 
@@ -124,7 +121,7 @@ def meta_model(dataset: Dataset) -> type[BaseModel]:
 def document_model(dataset: Dataset) -> type[BaseModel]:
     """`{"data": [rows], "meta": {...}}` of a data endpoint."""
     return create_model(
-        f"{_title(dataset)}Document", __base__=Strict,
+        f"{dataset.model_name}Document", __base__=Strict,
         __doc__=f"{dataset.title}: one page of rows and what describes them.",
         data=(list[row_model(dataset)], Field(description="One row per combination of the "
                                               "group_by keys; one total row without group_by.")),

@@ -10,10 +10,6 @@ from app.api.schemas.common import ReleaseSummary, Strict, Versioned
 from app.datasets import DATASETS, Dataset
 
 
-def _title(dataset: Dataset) -> str:
-    return "".join(part.title() for part in dataset.name.split("_"))
-
-
 def revision_row_model(dataset: Dataset) -> type[BaseModel]:
     """One changed cell of one measure: the cell's keys, both values, the difference."""
     fields: dict[str, Any] = {
@@ -41,7 +37,7 @@ def revision_row_model(dataset: Dataset) -> type[BaseModel]:
         "change": (Literal["revised", "appeared", "disappeared"],
                    Field(description="What happened to the cell (see meta.change).")),
     })
-    return create_model(f"{_title(dataset)}RevisionRow", __base__=Strict,
+    return create_model(f"{dataset.model_name}RevisionRow", __base__=Strict,
                         __doc__=f"A cell of {dataset.path} a newer release changed.", **fields)
 
 
