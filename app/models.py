@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -156,6 +157,10 @@ class Seizure(Base):
     land_filter: Mapped[str] = mapped_column(String(16))
     event_count: Mapped[int] = mapped_column(Integer)
     quantity_lbs: Mapped[float] = mapped_column(Float(precision=53))
+    # quantity_lbs as exact integers, for sums (app/datasets/base.py exact_sum): whole
+    # micro-pounds, and the rest in 1e-18 lb.
+    quantity_ulbs: Mapped[int] = mapped_column(BigInteger)
+    quantity_lbs_rest: Mapped[int] = mapped_column(BigInteger)
     is_current: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (
@@ -268,6 +273,10 @@ class SeizureRollup(Base):
     land_filter: Mapped[str | None] = mapped_column(String(16))
     event_count: Mapped[int] = mapped_column(Integer)
     quantity_lbs: Mapped[float] = mapped_column(Float(precision=53))
+    # quantity_lbs as exact integers, for sums (app/datasets/base.py exact_sum): whole
+    # micro-pounds, and the rest in 1e-18 lb.
+    quantity_ulbs: Mapped[int] = mapped_column(BigInteger)
+    quantity_lbs_rest: Mapped[int] = mapped_column(BigInteger)
     is_current: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index(None, "rollup", "period"), Index(None, "rollup", "drug_id", "period"))

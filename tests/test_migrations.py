@@ -9,6 +9,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import inspect, select, text
 
 from app.db import Base
+from app.ingest.exact import split
 from app.ingest.load import ingest_paths
 from app.models import DataVersion
 from app.ops.migrate import check, current_revision, downgrade, head_revision, is_at_head, upgrade
@@ -74,3 +75,30 @@ def test_alembic_command_upgrades_and_checks_from_pyproject(database_factory, ru
     engine = database_factory.engine(url)
     assert current_revision(engine) == head_revision()
     assert tables(engine) == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def _pound_parts(engine) -> tuple[list, list]:
+    with engine.connect() as conn:
+        facts = conn.execute(text(
+            "SELECT id, quantity_lbs, quantity_ulbs, quantity_lbs_rest FROM seizure ORDER BY id")).all()
+        rollups = conn.execute(text(
+            "SELECT id, quantity_ulbs, quantity_lbs_rest FROM seizure_rollup ORDER BY id")).all()
+    return facts, rollups
+
+
+def test_the_exact_pound_parts_migration_fills_loaded_rows_as_the_ingest_does(empty_engine, data_dir):
+    """A database loaded before the parts existed gets, from the migration, the parts the ingest
+    writes: each fact's from its pounds, each rollup's as the sum of its current facts'."""
+    ingest_paths(empty_engine, [str(data_dir / name) for name in
+                                ("cbp-drug-seizures-fy20-fy23.csv", "cbp-drug-seizures-fy23-fy26-dec.csv")])
+    facts, rollups = _pound_parts(empty_engine)
+    assert len(facts) > 10_000 and len(rollups) > 1_000
+    assert any(not is_current for (is_current,) in empty_engine.connect().execute(
+        text("SELECT is_current FROM seizure")))
+    assert all((h, r) == split(lbs) and h >= 0 and 0 <= r <= 10**12 for _, lbs, h, r in facts)
+    downgrade(empty_engine, "7c5e2d41a9b3")
+    with empty_engine.connect() as conn:
+        assert "quantity_ulbs" not in {c["name"] for c in inspect(conn).get_columns("seizure")}
+    upgrade(empty_engine)
+    check(empty_engine)
+    assert _pound_parts(empty_engine) == (facts, rollups)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table
+from sqlalchemy import Float, Table, cast, func, literal
 
 from app.datasets.time import TimeAxis
 from app.datasets.values import Values
@@ -37,6 +37,10 @@ class Measure:
     integer: bool = False
     # Significant digits written (the precision of the agency's release), None: as stored.
     digits: int | None = None
+    # For a fractional measure: two integer columns stored beside `column` (whole micro-units,
+    # then the rest in 1e-18 units; see `exact_sum`), so sums are exact and the same whatever
+    # rows (facts or rollups) and whatever order they are added up in.
+    parts: tuple[str, str] | None = None
 
     def present(self, value: Any) -> Any:
         """The value as responses write it."""
@@ -181,6 +185,11 @@ class Dataset:
         return tuple(m.column for m in self.measures if m.column)
 
     @property
+    def stored_parts(self) -> tuple[str, ...]:
+        """The integer columns that carry fractional measures exactly (see `Measure.parts`)."""
+        return tuple(c for m in self.measures if m.column and m.parts for c in m.parts)
+
+    @property
     def revision_key(self) -> str:
         """The key release periods are recorded under when releases are current cell by cell."""
         return self.families[0].key
@@ -190,7 +199,7 @@ class Dataset:
         """Every column of the fact table an ingest writes, in order."""
         family = (self.family_column,) if self.family_column else ()
         return ("release_id", *family, *(c for c, _ in self.time.stored), *self.fact_key,
-                *self.stored_measures, "is_current")
+                *self.stored_measures, *self.stored_parts, "is_current")
 
     @property
     def cell_key(self) -> tuple[str, ...]:
@@ -224,3 +233,17 @@ class Dataset:
     def rollup_columns(self, dims: tuple[str, ...] | set[str]) -> frozenset[str]:
         """The stored columns a rollup must keep to answer for these dimensions."""
         return frozenset(c for name in dims for c in self.dimension(name).shape.rollup_columns())
+
+
+# Units of a measure's exact parts: whole micro-units, then the rest in 1e-18 units.
+PART_SCALES = (1e6, 1e18)
+
+
+def exact_sum(table: Any, parts: tuple[str, str]) -> Any:
+    """SQL: the sum of a fractional measure from its integer parts. Integer sums are exact, so
+    the result depends only on which rows are added, never on their order or on whether they
+    were summed before (rollups): an answer computed from the facts today is the answer computed
+    from the rollups then, to the last bit. The float is the parts' sums scaled and added, the
+    same IEEE operations on every backend."""
+    high, low = (cast(func.sum(table.c[c]), Float) for c in parts)
+    return high / literal(PART_SCALES[0], Float) + low / literal(PART_SCALES[1], Float)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func
 
-from app.datasets.base import Caveat, Dataset, Dimension, Family, Measure
+from app.datasets.base import Caveat, Dataset, Dimension, Family, Measure, exact_sum
 from app.datasets.shapes import AREA, DRUG, AreaStates, plain
 from app.datasets.time import MONTHLY
 from app.datasets.values import Areas, Drugs, Fixed, States
@@ -12,6 +12,8 @@ from app.models import Seizure, SeizureRollup
 from app.vocabulary import COMPONENTS, LAND_FILTERS, REGIONS
 
 LBS_TO_KG = 0.45359237  # exact, by the international yard and pound agreement (1959)
+# Pounds kept exactly for sums: whole micro-pounds and the rest in 1e-18 lb (see exact_sum).
+LBS_PARTS = ("quantity_ulbs", "quantity_lbs_rest")
 
 AREA_HELP = ("Area of responsibility: an OFO field office (ports of entry) or a Border Patrol "
              "sector. Slug, official name or alias, e.g. san-diego-field-office, 'Tucson Sector', "
@@ -52,9 +54,10 @@ SEIZURES = Dataset(
     rollup_table=SeizureRollup.__table__,
     measures=(
         Measure("quantity_lbs", "lb", "Sum of the quantity seized, in pounds (CBP 'Sum Qty (lbs)').",
-                lambda t: func.sum(t.c.quantity_lbs), column="quantity_lbs", digits=10),
+                lambda t: exact_sum(t, LBS_PARTS), column="quantity_lbs", digits=10,
+                parts=LBS_PARTS),
         Measure("quantity_kg", "kg", "The same in kilograms (1 lb = 0.45359237 kg).",
-                lambda t: func.sum(t.c.quantity_lbs) * LBS_TO_KG, column=None, digits=10),
+                lambda t: exact_sum(t, LBS_PARTS) * LBS_TO_KG, column=None, digits=10),
         Measure("event_count", "events", "Number of seizure events (CBP 'Count of Event').",
                 lambda t: func.sum(t.c.event_count), column="event_count", integer=True),
     ),

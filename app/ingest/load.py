@@ -25,6 +25,7 @@ from app.ingest import bulk, revisions, rollups
 from app.ingest.bulk import bulk_insert
 from app.ingest.currency import CurrencyPlan, PlannedRelease
 from app.ingest.errors import IngestError
+from app.ingest.exact import with_parts
 from app.ingest.formats import FileFormat
 from app.ingest.options import IngestOptions
 from app.ingest.parsers import OUTPUT_COLUMNS
@@ -276,8 +277,9 @@ def load_release(conn: Connection, parsed: ParsedFile, *, citation: str | None =
         is_current = pl.col("period").is_in(sorted(current_at_end))
     else:
         is_current = pl.lit(False)
-    facts = frame.with_columns(pl.lit(release_id, pl.Int64).alias("release_id"),
-                               pl.lit(fmt.key).alias("source"), is_current.alias("is_current"))
+    facts = with_parts(DATASETS[fmt.dataset], frame.with_columns(
+        pl.lit(release_id, pl.Int64).alias("release_id"), pl.lit(fmt.key).alias("source"),
+        is_current.alias("is_current")))
     _refuse_repeated_facts(parsed, facts, spec)
     bulk.insert_frame(conn, spec.table, facts.select(spec.columns))
 

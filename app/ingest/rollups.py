@@ -36,7 +36,7 @@ def rebuild(conn: Connection, dataset_name: str) -> None:
     if dataset.rollup_table is None:
         return
     fact, table = dataset.table, dataset.rollup_table
-    measures = dataset.stored_measures
+    measures = (*dataset.stored_measures, *dataset.stored_parts)
     conn.execute(delete(table))
     carried = _carried(dataset)
     for dims in dataset.rollups:
@@ -75,7 +75,7 @@ def rollup_rows(dataset_name: str, current_facts: pl.DataFrame) -> pl.DataFrame:
 
     dataset = DATASETS[dataset_name]
     carried = _carried(dataset)
-    measures = list(dataset.stored_measures)
+    measures = [*dataset.stored_measures, *dataset.stored_parts]
     dimensions = list(dataset.fact_key)
     parts = []
     for dims in dataset.rollups:

@@ -25,6 +25,7 @@ from app.datasets import DATASETS
 from app.db import database_urls, make_sync_engine
 from app.ingest import rollups
 from app.ingest.bulk import insert_frame
+from app.ingest.exact import with_parts
 from app.ingest.load import FACTS, bump_data_version, ingest_paths, lock_for_writing
 from app.ingest.options import IngestOptions
 from app.models import Area, AreaState, Drug, Release, ReleasePeriod, State
@@ -238,7 +239,7 @@ def _facts(dataset: str, frame: pl.DataFrame, release_ids: list[int], areas: dic
                       .alias("area_id"))
     if "drug" in frame.columns:
         mapped.append(pl.col("drug").replace_strict(drugs, return_dtype=pl.Int64).alias("drug_id"))
-    return frame.with_columns(mapped).select(FACTS[dataset].columns)
+    return with_parts(DATASETS[dataset], frame.with_columns(mapped)).select(FACTS[dataset].columns)
 
 
 def _insert_releases(conn: Connection, releases: list[dict]) -> list[int]:
