@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         "database again (0: every request asks).",
     )
     cache_entries: int = Field(default=1024, ge=0, validation_alias="BORDERSTATS_CACHE_ENTRIES")
+    cache_mb: float = Field(
+        default=16.0, ge=0, le=4096, validation_alias="BORDERSTATS_CACHE_MB",
+        description="Megabytes of rendered responses a worker may keep (with the entry bound); "
+        "what a worker holds beyond its ~110 MB at rest.",
+    )
     rate_limit: float = Field(
         default=0.0, ge=0, le=100_000, validation_alias="BORDERSTATS_RATE_LIMIT",
         description="Requests per second each client may make, per worker (token bucket); 0: off. "

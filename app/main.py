@@ -72,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                      lambda *_args: app.state.outage_log.succeeded())
         app.state.engine = engine
         app.state.catalogs = CatalogCache(engine, ttl=settings.version_ttl_seconds)
-        app.state.responses = ResponseCache(settings.cache_entries)
+        app.state.responses = ResponseCache(settings.cache_entries,
+                                             max_bytes=int(settings.cache_mb * 1_000_000))
         registry()  # read seed/claims.json now, not inside the first request
         try:
             yield

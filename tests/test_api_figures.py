@@ -601,7 +601,7 @@ def test_results_are_identical_with_and_without_rollups(client, dataset, params)
         async with state.engine.connect() as conn:
             for use in (True, False):
                 the_plan = build(spec, choose_family(spec, catalog), catalog, use_rollups=use)
-                executed = await conn.execute(the_plan.statement)
+                executed = await conn.execute(the_plan.statement, the_plan.parameters())
                 raw = executed.all()
                 shaper = Shaper.for_plan(the_plan, catalog, list(executed.keys()))
                 out.append(finish(shaper, [shaper.row(r) for r in raw], raw))

@@ -364,3 +364,40 @@ def test_without_the_response_cache_every_request_runs_its_sql(loaded_url):
 
     count, _ = asyncio.run(_concurrent_statements(loaded_url, [SAME] * 8, cache_entries=0))
     assert count == 8
+
+
+def test_the_response_cache_keeps_no_more_than_its_megabytes(loaded_url):
+    """BORDERSTATS_CACHE_MB bounds what a worker keeps, however many distinct answers it serves;
+    the newest answer stays cached (its repeat runs no SQL)."""
+    with h.api_client(loaded_url, cache_mb=0.2, version_ttl_seconds=60) as client:
+        responses = client.app.state.responses
+        assert responses.max_bytes == 200_000
+        sizes = []
+        for n in range(1, 13):
+            response = client.get("/seizures", params={"drug": "fentanyl", "limit": str(200 + n),
+                                                       "group_by": "area,month"})
+            assert response.status_code == 200
+            sizes.append(len(response.content))
+        assert sum(sizes) > 2 * responses.max_bytes and min(sizes) > 20_000
+        assert 0 < responses.size <= responses.max_bytes
+        statements = []
+        listen = client.app.state.engine.sync_engine
+        event.listen(listen, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        again = client.get("/seizures", params={"drug": "fentanyl", "limit": "212",
+                                                "group_by": "area,month"})
+        assert again.status_code == 200 and len(again.content) == sizes[-1]
+        assert statements == []
+
+
+def test_every_page_of_a_question_shares_one_plan(loaded_url):
+    """The page (limit, offset) is bound per request: five pages build one plan, and together
+    they are the rows of the one long page, in order."""
+    question = {"drug": "fentanyl", "group_by": "area,month"}
+    with h.api_client(loaded_url, cache_entries=0) as client:
+        whole = h.get_json(client, "/seizures", {**question, "limit": "25"})["data"]
+        pages = [h.get_json(client, "/seizures", {**question, "limit": "5", "offset": str(k)})["data"]
+                 for k in range(0, 25, 5)]
+        assert [row for page in pages for row in page] == whole and len(whole) == 25
+        catalog = client.app.state.catalogs._catalog
+        plans = [key for key in catalog.memo if key[0] == "plan"]
+        assert len(plans) == 1

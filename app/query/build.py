@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, String, and_, cast, func, literal, null, select
+from sqlalchemy import Float, Integer, Select, String, and_, bindparam, cast, func, literal, null, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -45,6 +45,10 @@ class Plan:
     measures: tuple[str, ...]
     rollup: str | None
 
+    def parameters(self) -> dict[str, int]:
+        """The values a paged statement binds: the spec's page."""
+        return {"page_limit": self.spec.limit, "page_offset": self.spec.offset}
+
 
 def rollup_for(dataset: Dataset, used: set[str],
                present: frozenset[str] | None = None) -> str | None:
@@ -65,7 +69,7 @@ def build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: boo
     Built once per data version for each distinct question: the statement depends only on what
     the key below holds (values as stored, not as written), so the same question asked by another
     spelling reuses it; the plan always carries the spec that asked."""
-    key = ("plan", question_key(spec, family, page=page), use_rollups, measures)
+    key = ("plan", question_key(spec, family), use_rollups, measures, page)
     cached = catalog.memo.get(key)
     if cached is None:
         cached = remember(catalog, key, _build(spec, family, catalog, use_rollups=use_rollups,
@@ -73,15 +77,16 @@ def build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: boo
     return cached if cached.spec is spec else replace(cached, spec=spec)
 
 
-def question_key(spec: QuerySpec, family: Family, *, page: bool = True) -> tuple:
-    """What a statement answering `spec` depends on: values as stored, not as written."""
+def question_key(spec: QuerySpec, family: Family) -> tuple:
+    """What a statement answering `spec` depends on: values as stored, not as written (the page,
+    limit and offset, is bound per request)."""
     return (spec.dataset.name, family.key,
             tuple(sorted((dim, f.values) for dim, f in spec.filters.items())), spec.period,
-            spec.group_by, spec.grain, spec.sort, spec.limit if page else None,
-            spec.offset if page else None)
+            spec.group_by, spec.grain, spec.sort)
 
 
-_MEMO_LIMIT = 512  # entries; a plan is tens of kilobytes of Python objects
+# Entries: a plan is ~70 kB of Python objects, so 128 of them hold ~9 MB of a worker's memory.
+_MEMO_LIMIT = 128
 
 
 def remember(catalog: Catalog, key: tuple, value: Any) -> Any:
@@ -136,7 +141,9 @@ def _build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bo
     if order:
         statement = statement.order_by(*order)
     if page:
-        statement = statement.limit(spec.limit).offset(spec.offset)
+        # The page is bound per request (Plan.parameters), so every page of a question shares
+        # one plan and one compiled statement.
+        statement = statement.limit(bindparam("page_limit")).offset(bindparam("page_offset"))
     return Plan(spec=spec, family=family, statement=statement, keys=tuple(keys),
                 measures=tuple(m.name for m in wanted), rollup=rollup)
 

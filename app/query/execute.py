@@ -20,7 +20,7 @@ from app.query.spec import QuerySpec
 async def run(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> QueryResult:
     """Answer a spec with one SQL statement."""
     plan = build(spec, choose_family(spec, catalog), catalog)
-    executed = await conn.execute(plan.statement)
+    executed = await conn.execute(plan.statement, plan.parameters())
     raw_rows = executed.all()
     shaper = Shaper.for_plan(plan, catalog, list(executed.keys()))
     result = finish(shaper, shaper.rows(raw_rows), raw_rows)
@@ -81,7 +81,7 @@ async def figures(conn: AsyncConnection, requests: Sequence[FigureRequest],
         spec = request.spec.single()
         family = choose_family(spec, catalog)
         plans.append(figure_plan(spec, family, request.measure))
-        keys.append((question_key(spec, family, page=False), request.measure))
+        keys.append((question_key(spec, family), request.measure))
     # The same batch (a claim, a comparison) is built and rendered to SQL once per data version:
     # a batch is long, and binding its parameters anew each time costs more than running it.
     key = ("figures", conn.dialect.name, tuple(keys))
