@@ -3,6 +3,7 @@ values included."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import shutil
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from app.ingest import snapshot
 from app.ingest.load import ingest_paths
@@ -26,6 +28,8 @@ from app.models import (
     Seizure,
     SeizureRollup,
 )
+from app.ops.migrate import check
+from app.reference.seed import ensure_reference
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = REPO_ROOT / "seed" / "snapshot"
@@ -199,6 +203,53 @@ def test_seed_load_gives_every_figure_of_the_full_ingest(fresh_snapshot, databas
     results = ingest_paths(empty_engine, [str(p) for p in data_files])
     assert all(r.already_loaded for r in results)
     assert db_state(empty_engine) == before
+
+
+def test_seed_load_leaves_the_schema_of_the_migrations(fresh_snapshot, empty_engine):
+    """The load drops the fact and rollup tables' indexes (and on Postgres their foreign keys)
+    and creates them again: afterwards the schema is the migrated one, with nothing missing."""
+    before = {t: indexes_and_keys(empty_engine, t) for t in FACT_AND_ROLLUP_TABLES}
+    assert all(before[t][0] for t in FACT_AND_ROLLUP_TABLES) and before["seizure"][1]
+    snapshot.load(empty_engine, fresh_snapshot)
+    assert {t: indexes_and_keys(empty_engine, t) for t in FACT_AND_ROLLUP_TABLES} == before
+    check(empty_engine)  # alembic check: no drift from the models
+
+
+def test_a_row_naming_a_missing_area_cannot_get_past_the_recreated_keys(empty_engine):
+    """The foreign keys the load adds back check every row at once: a fact naming an area that
+    does not exist fails the transaction (on SQLite, whose keys stay, it fails at the insert)."""
+    with empty_engine.connect() as conn:
+        ensure_reference(conn)
+        release = conn.execute(insert(Release).values(
+            dataset="seizures", source="cbp-seizures", title="t", publisher="p", file_name="f.csv",
+            sha256="0" * 64, row_count=1, grain="month", period_start=dt.date(2021, 1, 1),
+            period_end=dt.date(2021, 1, 1), dimensions=[], loaded_at=dt.datetime.now(dt.UTC))
+            .returning(Release.id)).scalar_one()
+        drug = conn.scalar(select(Drug.id).limit(1))
+        checks = snapshot._bulk_checks(conn)
+        with pytest.raises(IntegrityError, match=r"(?i)foreign key"):
+            snapshot._drop(conn, checks)
+            conn.execute(insert(Seizure).values(
+                release_id=release, period=dt.date(2021, 1, 1), fiscal_year=2021, area_id=999_999,
+                drug_id=drug, component="OFO", region="Southwest Border", land_filter="Land Only",
+                event_count=1, quantity_lbs=1.0, quantity_ulbs=1_000_000, quantity_lbs_rest=0,
+                is_current=True))
+            snapshot._create(conn, checks)
+        conn.rollback()
+    check(empty_engine)
+    with empty_engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Seizure)) == 0
+
+
+FACT_AND_ROLLUP_TABLES = ("seizure", "seizure_rollup", "encounter", "encounter_rollup",
+                          "overdose_death")
+
+
+def indexes_and_keys(engine, table: str) -> tuple[list, list]:
+    found = inspect(engine)
+    return (sorted((i["name"], tuple(i["column_names"])) for i in found.get_indexes(table)),
+            sorted((k["name"], tuple(k["constrained_columns"]), k["referred_table"])
+                   for k in found.get_foreign_keys(table)))
 
 
 def test_seed_load_refuses_a_non_empty_database(fresh_snapshot, database_url, empty_engine, data_dir,
