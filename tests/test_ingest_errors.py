@@ -19,13 +19,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from app.ingest.errors import IngestError
 from app.ingest.load import FACTS, ingest_paths
 from app.ingest.reader import read_file
 from app.models import DataVersion, Release, ReleasePeriod
+from app.ops.migrate import check
 
 SEIZURES = "cbp-drug-seizures-fy19-fy22.csv"
 SW = "cbp-sw-encounters-fy22-fy25-aug.csv"
@@ -552,3 +553,36 @@ def test_concurrent_ingest_waits_for_the_running_one(empty_engine, data_dir):
         # the two files and the NCHS reference figures shipped in seed/
         assert conn.execute(select(func.count()).select_from(Release)).scalar_one() == 3
         assert conn.execute(select(DataVersion.version)).scalar_one() == 2
+
+
+def _schema(engine) -> dict[str, tuple[list, list]]:
+    found = inspect(engine)
+    return {t: (sorted(i["name"] for i in found.get_indexes(t)),
+                sorted(k["name"] for k in found.get_foreign_keys(t)))
+            for t in ("seizure", "seizure_rollup", "encounter", "encounter_rollup", "overdose_death")}
+
+
+def test_a_failed_first_load_leaves_the_empty_database_and_its_schema(empty_engine, data_dir,
+                                                                      data_files, tmp_path):
+    """The first load into an empty database fills the tables with their indexes (and on
+    Postgres their foreign keys) dropped and makes them again at the end: a bad file late in
+    that load leaves no release and every index and key in place; the good files then load,
+    their facts checked by the keys made again."""
+    schema = _schema(empty_engine)
+    assert all(indexes for indexes, _ in schema.values()) and schema["seizure"][1]
+    bad = _duplicate_row(tmp_path, data_dir)
+    with pytest.raises(IngestError, match="repeats the figure of line 3"):
+        ingest_paths(empty_engine, [*map(str, data_files), str(bad)])
+    with empty_engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Release)) == 0
+    assert _schema(empty_engine) == schema
+    check(empty_engine)
+    results = ingest_paths(empty_engine, list(map(str, data_files)))
+    assert not any(r.already_loaded for r in results)
+    assert _schema(empty_engine) == schema
+    check(empty_engine)
+    with empty_engine.connect() as conn:
+        orphans = conn.scalar(text(
+            "SELECT count(*) FROM seizure s LEFT JOIN area a ON a.id = s.area_id "
+            "LEFT JOIN drug d ON d.id = s.drug_id WHERE a.id IS NULL OR d.id IS NULL"))
+        assert orphans == 0

@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from app.ingest import snapshot
+from app.ingest.bulk import create_checks, drop_checks
 from app.ingest.load import ingest_paths
 from app.ingest.options import IngestOptions
 from app.models import (
@@ -226,15 +227,14 @@ def test_a_row_naming_a_missing_area_cannot_get_past_the_recreated_keys(empty_en
             period_end=dt.date(2021, 1, 1), dimensions=[], loaded_at=dt.datetime.now(dt.UTC))
             .returning(Release.id)).scalar_one()
         drug = conn.scalar(select(Drug.id).limit(1))
-        checks = snapshot._bulk_checks(conn)
         with pytest.raises(IntegrityError, match=r"(?i)foreign key"):
-            snapshot._drop(conn, checks)
+            checks = drop_checks(conn)
             conn.execute(insert(Seizure).values(
                 release_id=release, period=dt.date(2021, 1, 1), fiscal_year=2021, area_id=999_999,
                 drug_id=drug, component="OFO", region="Southwest Border", land_filter="Land Only",
                 event_count=1, quantity_lbs=1.0, quantity_ulbs=1_000_000, quantity_lbs_rest=0,
                 is_current=True))
-            snapshot._create(conn, checks)
+            create_checks(conn, checks)
         conn.rollback()
     check(empty_engine)
     with empty_engine.connect() as conn:

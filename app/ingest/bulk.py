@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, ForeignKeyConstraint, Index, Table
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 
 def insert_frame(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
@@ -55,3 +56,31 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: li
             ([v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows))
     finally:
         cursor.close()
+
+
+Check = Index | ForeignKeyConstraint
+
+
+def drop_checks(conn: Connection) -> list[Check]:
+    """Drop the indexes of the fact and rollup tables, and on Postgres their foreign keys, before
+    filling empty tables; `create_checks` makes them again once every row is in (Postgres'
+    advice for populating a database). An index built once is cheaper than one kept up row by
+    row, and a foreign key added back checks the whole table in one pass instead of by a trigger
+    per row: the same check in the same transaction, so a row naming a missing release, area or
+    drug still fails it and nothing is written. SQLite cannot drop a constraint; its checks are
+    cheap. Only for a database no one reads yet: until commit the tables are locked."""
+    from app.datasets import DATASETS
+
+    tables = [t for d in DATASETS.values() for t in (d.table, d.rollup_table) if t is not None]
+    checks: list[Check] = [i for t in tables for i in sorted(t.indexes, key=lambda i: i.name)]
+    if conn.dialect.name == "postgresql":
+        checks += [c for t in tables
+                   for c in sorted(t.foreign_key_constraints, key=lambda c: c.name)]
+    for check in checks:
+        conn.execute(DropIndex(check) if isinstance(check, Index) else DropConstraint(check))
+    return checks
+
+
+def create_checks(conn: Connection, checks: list[Check]) -> None:
+    for check in checks:
+        conn.execute(CreateIndex(check) if isinstance(check, Index) else AddConstraint(check))

@@ -111,6 +111,9 @@ def ingest_paths(engine: Engine, paths: Sequence[str], progress: Progress | None
     return load_parsed(engine, parsed, progress=progress, options=options)
 
 
+BULK_ROWS = 20_000  # a first load at least this big drops the tables' checks while it fills them
+
+
 def load_parsed(engine: Engine, files: Iterable[ParsedFile], progress: Progress | None = None,
                 options: IngestOptions | None = None) -> list[LoadResult]:
     """Load parsed files atomically: all of them or, on any error, none."""
@@ -120,6 +123,11 @@ def load_parsed(engine: Engine, files: Iterable[ParsedFile], progress: Progress 
     touched = _Touched()
     with engine.begin() as conn:
         lock_for_writing(conn)
+        # The first load into an empty database fills the tables with their checks off and makes
+        # them again at the end (bulk.drop_checks): nothing reads an empty database's figures.
+        first = sum(f.frame.height for f in files) >= BULK_ROWS and not conn.scalar(
+            select(Release.id).limit(1))
+        checks = bulk.drop_checks(conn) if first else []
         ensure_reference(conn)
         index = reference_index(conn)
         planned = _planned_releases(conn, files)
@@ -133,6 +141,7 @@ def load_parsed(engine: Engine, files: Iterable[ParsedFile], progress: Progress 
         # Reference figures shipped in seed/ (not a file of this command): loaded once, silently.
         references = ensure_reference_releases(conn)
         touched.refresh_rollups(conn)
+        bulk.create_checks(conn, checks)
         if any(not r.already_loaded for r in [*results, *references]):
             bump_data_version(conn)
     return results

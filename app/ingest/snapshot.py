@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Engine, ForeignKeyConstraint, Index, func, insert, select
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from app.datasets import DATASETS
 from app.db import database_urls, make_sync_engine
-from app.ingest import rollups
+from app.ingest import bulk, rollups
 from app.ingest.bulk import insert_frame
 from app.ingest.exact import with_parts
 from app.ingest.load import FACTS, bump_data_version, ingest_paths, lock_for_writing
@@ -219,8 +218,7 @@ def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
         areas = dict(conn.execute(select(Area.slug, Area.id)).all())
         drugs = dict(conn.execute(select(Drug.slug, Drug.id)).all())
         rows = {}
-        checks = _bulk_checks(conn)
-        _drop(conn, checks)
+        checks = bulk.drop_checks(conn)
         for dataset, frame in frames.items():
             facts = _facts(dataset, frame, release_ids, areas, drugs)
             insert_frame(conn, FACTS[dataset].table, facts)
@@ -228,34 +226,9 @@ def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
                 insert_frame(conn, DATASETS[dataset].rollup_table,
                              rollups.rollup_rows(dataset, facts.filter(pl.col("is_current"))))
             rows[dataset] = frame.height
-        _create(conn, checks)
+        bulk.create_checks(conn, checks)
         bump_data_version(conn)
     return SnapshotSummary(len(release_ids), rows, size)
-
-
-def _bulk_checks(conn: Connection) -> list[Index | ForeignKeyConstraint]:
-    """The indexes of the fact and rollup tables, and on Postgres their foreign keys: what the
-    load drops and creates again once every row is in (Postgres' advice for filling a table).
-    An index built once is cheaper than one kept up row by row, and a foreign key added back is
-    checked in one pass over the table instead of by a trigger per row; it is the same check, in
-    the same transaction, so a row naming a missing release, area or drug still fails the load
-    and leaves the database empty. (SQLite cannot drop a constraint; its checks are cheap.)"""
-    tables = [t for d in DATASETS.values() for t in (d.table, d.rollup_table) if t is not None]
-    checks: list[Index | ForeignKeyConstraint] = [i for t in tables for i in sorted(
-        t.indexes, key=lambda i: i.name)]
-    if conn.dialect.name == "postgresql":
-        checks += [c for t in tables for c in sorted(t.foreign_key_constraints, key=lambda c: c.name)]
-    return checks
-
-
-def _drop(conn: Connection, checks: list[Index | ForeignKeyConstraint]) -> None:
-    for check in checks:
-        conn.execute(DropIndex(check) if isinstance(check, Index) else DropConstraint(check))
-
-
-def _create(conn: Connection, checks: list[Index | ForeignKeyConstraint]) -> None:
-    for check in checks:
-        conn.execute(CreateIndex(check) if isinstance(check, Index) else AddConstraint(check))
 
 
 def _facts(dataset: str, frame: pl.DataFrame, release_ids: list[int], areas: dict[str, int],
