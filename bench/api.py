@@ -190,8 +190,9 @@ async def postgres_timings(url: str, runs: int = 7) -> list[tuple[str, float, fl
                        for k, v in parse_qsl(parts.query)}
                 spec = model.model_validate(raw).resolve(catalog)
                 plan = build(spec, choose_family(spec, catalog), catalog)
-                sql = str(plan.statement.compile(dialect=postgresql.dialect(),
-                                                 compile_kwargs={"literal_binds": True}))
+                statement = plan.statement.params(plan.parameters())
+                sql = str(statement.compile(dialect=postgresql.dialect(),
+                                            compile_kwargs={"literal_binds": True}))
                 execution, planning = [], []
                 for _ in range(runs):
                     result = await conn.exec_driver_sql(
@@ -232,6 +233,10 @@ def main() -> None:
             files = sorted(str(p) for p in args.data.glob("*") if p.suffix in {".csv", ".xlsx"})
             subprocess.run([cli, "ingest", "--quiet", *files], env=env, check=True,
                            capture_output=True)
+            # Planner statistics, as autovacuum gathers them within a minute of a load: the
+            # figures are for a database in service, not one seconds old.
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("ANALYZE")
         print(f"wrk -t1 -c{args.connections} -d{args.duration}s --latency, {args.workers} "
               f"uvicorn worker(s), Postgres, 127.0.0.1, {os.cpu_count()} cores")
         serve_and_measure(cli, {**env, "BORDERSTATS_CACHE_ENTRIES": "0"}, args,

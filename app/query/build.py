@@ -143,7 +143,8 @@ def _build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bo
     if page:
         # The page is bound per request (Plan.parameters), so every page of a question shares
         # one plan and one compiled statement.
-        statement = statement.limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+        statement = statement.limit(bindparam("page_limit", type_=Integer)).offset(
+            bindparam("page_offset", type_=Integer))
     return Plan(spec=spec, family=family, statement=statement, keys=tuple(keys),
                 measures=tuple(m.name for m in wanted), rollup=rollup)
 
