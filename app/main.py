@@ -6,6 +6,7 @@ at import, so importing the package never reads settings or opens a database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from typing import Any
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                      lambda *_args: app.state.outage_log.succeeded())
         app.state.engine = engine
         app.state.catalogs = CatalogCache(engine, ttl=settings.version_ttl_seconds)
+        app.state.download_slots = asyncio.Semaphore(max(1, settings.pool_size // 2))
         app.state.responses = ResponseCache(settings.cache_entries,
                                              max_bytes=int(settings.cache_mb * 1_000_000))
         registry()  # read seed/claims.json now, not inside the first request

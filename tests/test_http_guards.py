@@ -7,6 +7,7 @@ import json
 import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -292,3 +293,35 @@ def test_an_outage_log_is_one_line_then_a_summary_per_interval_then_one_line_at_
         "last reason: connection refused",
         "database available again after 20.0 s; 1239 request(s) failed meanwhile",
     ]
+
+
+def test_downloads_read_slowly_leave_connections_for_other_requests(backend, loaded_url):
+    """Postgres, a pool of 2: three clients start a 4.7 MB NDJSON download (more than a socket's
+    send buffer holds) and read nothing, so each
+    stream stalls holding its connection. At most half the pool may stream: the other
+    connection still answers a query at once (without the cap both connections would be held
+    and the query would wait for the pool until its deadline)."""
+    if backend != "postgres":
+        pytest.skip("the pool and its limit are Postgres's (SQLite opens a connection a request)")
+    settings = Settings(database_url=loaded_url, pool_size=2, cache_entries=0,
+                        version_ttl_seconds=60, log_level="WARNING")
+    with live_server(settings) as base:
+        address = urlsplit(base)
+        stalled = []
+        try:
+            for _ in range(3):
+                client = socket.socket()
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                client.connect((address.hostname, address.port))
+                client.sendall(b"GET /seizures?group_by=area,drug,component,land_filter,month"
+                               b"&format=ndjson HTTP/1.1\r\nHost: test\r\n\r\n")
+                stalled.append(client)
+            time.sleep(1.5)  # the first stream fills its socket and waits for its reader
+            started = time.monotonic()
+            answer = httpx.get(f"{base}/seizures", params={"drug": "fentanyl",
+                                                           "group_by": "fiscal_year"}, timeout=30)
+            assert answer.status_code == 200, answer.text[:300]
+            assert time.monotonic() - started < 2.5
+        finally:
+            for client in stalled:
+                client.close()

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from app.ingest import bulk, rollups
 from app.ingest.errors import IngestError
 from app.ingest.load import FACTS, ingest_paths
 from app.ingest.reader import read_file
@@ -527,6 +528,8 @@ def test_killed_ingest_leaves_no_partial_release(backend, database_factory, data
         releases = assert_nothing_or_complete_releases(engine, len(data_files))
         if delay == math.inf:
             assert releases == len(data_files) + 1
+        elif delay == 0.0:
+            assert releases == 0  # killed as it began writing, its indexes and keys dropped
         # The first load drops and makes again the tables' indexes and keys inside its
         # transaction: killed at any point, the schema is still the migrated one.
         check(engine)
@@ -574,17 +577,40 @@ def _schema(engine) -> dict[str, tuple[list, list]]:
             for t in ("seizure", "seizure_rollup", "encounter", "encounter_rollup", "overdose_death")}
 
 
-def test_a_failed_first_load_leaves_the_empty_database_and_its_schema(empty_engine, data_dir,
-                                                                      data_files, tmp_path):
+@pytest.fixture
+def dropped(monkeypatch) -> list[list]:
+    """What each load's bulk.drop_checks dropped (the real function runs; its result is kept)."""
+    seen: list[list] = []
+    real = bulk.drop_checks
+
+    def spy(conn):
+        seen.append(real(conn))
+        return seen[-1]
+
+    monkeypatch.setattr(bulk, "drop_checks", spy)
+    return seen
+
+
+def test_a_failed_first_load_leaves_the_empty_database_and_its_schema(empty_engine, data_files,
+                                                                      dropped, monkeypatch):
     """The first load into an empty database fills the tables with their indexes (and on
-    Postgres their foreign keys) dropped and makes them again at the end: a bad file late in
-    that load leaves no release and every index and key in place; the good files then load,
-    their facts checked by the keys made again."""
+    Postgres their foreign keys) dropped and makes them again at the end: a failure late in that
+    load (here the rollup step, after every file's rows are in) leaves no release and every
+    index and key in place; the files then load, their facts checked by the keys made again."""
     schema = _schema(empty_engine)
     assert all(indexes for indexes, _ in schema.values()) and schema["seizure"][1]
-    bad = _duplicate_row(tmp_path, data_dir)
-    with pytest.raises(IngestError, match="repeats the figure of line 3"):
-        ingest_paths(empty_engine, [*map(str, data_files), str(bad)])
+
+    def failing(*_args, **_kwargs):
+        raise RuntimeError("the disk is full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(rollups, "replace_months", failing)
+        with pytest.raises(RuntimeError, match="the disk is full"):
+            ingest_paths(empty_engine, list(map(str, data_files)))
+    # The load did take the bulk path: every index, and on Postgres every key, was dropped.
+    indexes = sum(len(i) for i, _ in schema.values())
+    keys = sum(len(k) for _, k in schema.values()) if empty_engine.dialect.name == "postgresql" else 0
+    assert [len(d) for d in dropped] == [indexes + keys]
     with empty_engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Release)) == 0
     assert _schema(empty_engine) == schema
@@ -598,3 +624,23 @@ def test_a_failed_first_load_leaves_the_empty_database_and_its_schema(empty_engi
             "SELECT count(*) FROM seizure s LEFT JOIN area a ON a.id = s.area_id "
             "LEFT JOIN drug d ON d.id = s.drug_id WHERE a.id IS NULL OR d.id IS NULL"))
         assert orphans == 0
+
+
+def test_a_first_load_beside_a_reader_keeps_its_checks_and_finishes(backend, empty_engine,
+                                                                    data_files, dropped):
+    """Postgres: a reader holding the release table (an open REPEATABLE READ transaction, as the
+    catalog reads) keeps the first load from locking every table within its wait; the load then
+    keeps its indexes and keys and finishes beside the reader instead of deadlocking with it."""
+    if backend != "postgres":
+        pytest.skip("the lock-wait fallback is Postgres's: SQLite drops indexes only, no keys")
+    with empty_engine.connect() as reader:
+        reader.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        assert reader.scalar(select(func.count()).select_from(Release)) == 0
+        started = time.monotonic()
+        results = ingest_paths(empty_engine, list(map(str, data_files)))
+        assert time.monotonic() - started < 60
+        assert dropped == [[]]
+        assert reader.scalar(select(func.count()).select_from(Release)) == 0  # its snapshot
+        reader.rollback()
+    assert not any(r.already_loaded for r in results)
+    check(empty_engine)

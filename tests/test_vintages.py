@@ -299,7 +299,7 @@ def test_a_revised_figure_is_listed_and_each_vintage_keeps_its_value(
     def expected(path: Path) -> tuple[float, int]:
         cells = [r for r in oracle._read(path) if oracle.cbp_month("FY")(r) == month
                  and r["Drug Type"] == "Fentanyl" and r["Area of Responsibility"] == area]
-        return (float(f"{sum(float(r['Sum Qty (lbs)']) for r in cells):.10g}"),
+        return (float(f"{math.fsum(float(r['Sum Qty (lbs)']) for r in cells):.10g}"),
                 sum(int(r["Count of Event"]) for r in cells))
 
     engine = database_factory.engine()

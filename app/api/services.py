@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,7 +34,15 @@ async def _download(ctx: Context, params: DataParams) -> Document:
     """Every row in one statement, streamed from a server-side cursor in one snapshot: the data
     version is read in the same transaction, so the rows and the ETag cannot disagree."""
     catalog = await ctx.catalog()
-    conn = await _snapshot(ctx.engine)
+    # A download holds its connection while the client reads: at most half the pool may, so
+    # slow readers never take the connections every other request (and the catalog) needs.
+    slots: asyncio.Semaphore = ctx.request.app.state.download_slots
+    await slots.acquire()
+    try:
+        conn = await _snapshot(ctx.engine)
+    except BaseException:
+        slots.release()
+        raise
     try:
         version = await read_version(conn)
         # A vintage's rows never change; the current data must match the version read here.
@@ -44,6 +53,7 @@ async def _download(ctx: Context, params: DataParams) -> Document:
         streamed = await runner.stream(conn, spec, catalog)
     except BaseException:
         await conn.close()
+        slots.release()
         raise
 
     async def rows() -> Any:
@@ -51,7 +61,10 @@ async def _download(ctx: Context, params: DataParams) -> Document:
             async for row in streamed.rows:
                 yield row
         finally:
-            await conn.close()
+            try:
+                await conn.close()
+            finally:
+                slots.release()
 
     meta = data_meta(streamed.result, catalog, next_url=None,
                      permalink=ctx.page.permalink(catalog))

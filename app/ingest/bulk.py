@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 from sqlalchemy import Connection, ForeignKeyConstraint, Index, Table
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 
@@ -68,17 +69,41 @@ def drop_checks(conn: Connection) -> list[Check]:
     row, and a foreign key added back checks the whole table in one pass instead of by a trigger
     per row: the same check in the same transaction, so a row naming a missing release, area or
     drug still fails it and nothing is written. SQLite cannot drop a constraint; its checks are
-    cheap. Only for a database no one reads yet: until commit the tables are locked."""
+    cheap.
+
+    Only for a database that holds nothing yet, and only if no one is reading it. On Postgres,
+    dropping a foreign key also locks the table it names (release, area, drug), and a reader
+    locks a fact table and those in its own order, so locks taken drop by drop could deadlock
+    with it. Every table is therefore locked at once, first, waiting at most LOCK_WAIT_MS for
+    readers; if one is still reading then, nothing is dropped and the load keeps its checks
+    (slower, never stuck). Once the locks are held, readers that come wait for the commit.
+    Returns what was dropped, for `create_checks`."""
     from app.datasets import DATASETS
 
     tables = [t for d in DATASETS.values() for t in (d.table, d.rollup_table) if t is not None]
     checks: list[Check] = [i for t in tables for i in sorted(t.indexes, key=lambda i: i.name)]
     if conn.dialect.name == "postgresql":
-        checks += [c for t in tables
-                   for c in sorted(t.foreign_key_constraints, key=lambda c: c.name)]
+        keys = [c for t in tables for c in sorted(t.foreign_key_constraints, key=lambda c: c.name)]
+        named = sorted({c.referred_table.name for c in keys})
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")
+                conn.exec_driver_sql(
+                    f"LOCK TABLE {', '.join([*named, *(t.name for t in tables)])} "
+                    "IN ACCESS EXCLUSIVE MODE")
+                conn.exec_driver_sql("SET LOCAL lock_timeout TO DEFAULT")
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            return []
+        checks += keys
     for check in checks:
         conn.execute(DropIndex(check) if isinstance(check, Index) else DropConstraint(check))
     return checks
+
+
+LOCK_WAIT_MS = 500
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def create_checks(conn: Connection, checks: list[Check]) -> None:

@@ -89,6 +89,6 @@ def rollup_rows(dataset_name: str, current_facts: pl.DataFrame) -> pl.DataFrame:
               for c in [*carried, *dimensions, *measures])))
     # Rows in the order of the rollup table's widest index (seizures: rollup, drug, month), so
     # the rows one question reads (fentanyl by area) sit on few pages instead of spread out.
-    widest = max(dataset.rollup_table.indexes, key=lambda index: len(index.columns))
+    widest = max(dataset.rollup_table.indexes, key=lambda index: (len(index.columns), index.name))
     return pl.concat(parts).sort([c.name for c in widest.columns], nulls_last=True,
                                  maintain_order=True)

@@ -206,6 +206,12 @@ async def read_version(conn: AsyncConnection) -> int:
     return int(value or 0)
 
 
+# How a vintage's figures are computed, part of its ETag: "exact-sums" since pounds are summed
+# from exact integer parts (a total could differ in its 10th digit from before), so no client or
+# cache keeps an immutable body computed the old way under the same ETag.
+VINTAGE_FIGURES = "exact-sums"
+
+
 async def load_catalog(conn: AsyncConnection, version: int,
                        vintage: Vintage | None = None) -> Catalog:
     """Read everything the catalog holds (a handful of small queries); with a vintage, as the
@@ -267,7 +273,8 @@ async def load_catalog(conn: AsyncConnection, version: int,
     values = _distinct_values(releases, vocabulary)
     shas = "|".join(sorted(r.sha256 for r in releases))
     # A vintage's answers never change: its fingerprint (the ETag's) does not follow the version.
-    salt = f"|as_of={vintage.release_id}" if vintage is not None else f"|{version}"
+    salt = (f"|as_of={vintage.release_id}|{VINTAGE_FIGURES}" if vintage is not None
+            else f"|{version}")
     fingerprint = hashlib.sha256((shas + salt).encode()).hexdigest()[:16]
     return Catalog(
         version=version, fingerprint=fingerprint, areas=areas, drugs=drugs, states=states,
