@@ -123,8 +123,9 @@ def load_parsed(engine: Engine, files: Iterable[ParsedFile], progress: Progress 
     touched = _Touched()
     with engine.begin() as conn:
         lock_for_writing(conn)
-        # The first load into an empty database fills the tables with their checks off and makes
-        # them again at the end (bulk.drop_checks): nothing reads an empty database's figures.
+        # The first load into an empty database fills the tables with their indexes and keys
+        # dropped and makes them again at the end (bulk.drop_checks, which keeps them if another
+        # session is reading those tables).
         first = sum(f.frame.height for f in files) >= BULK_ROWS and not conn.scalar(
             select(Release.id).limit(1))
         checks = bulk.drop_checks(conn) if first else []
