@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import time
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -262,14 +263,15 @@ async def load_catalog(conn: AsyncConnection, version: int,
         for months in current.values():
             for release_id in months.values():
                 current_counts[release_id] += 1
-    probe = Catalog(version=version, fingerprint="", areas=[], drugs=[], states={},
-                    releases=releases, current=dict(current), values={}, vintage=vintage)
-    data_regions = await _data_regions(conn, probe)
-    areas = [replace(a, region=data_regions.get(a.id, a.region)) for a in areas]
-    vocabulary = await _vocabulary(conn, probe)
     # A vintage reads the facts only: rollups hold the current figures.
     rollups = (await _rollups_present(conn) if vintage is None
                else {name: frozenset() for name in DATASETS})
+    probe = Catalog(version=version, fingerprint="", areas=[], drugs=[], states={},
+                    releases=releases, current=dict(current), values={}, vintage=vintage,
+                    rollups=rollups)
+    data_regions = await _data_regions(conn, probe)
+    areas = [replace(a, region=data_regions.get(a.id, a.region)) for a in areas]
+    vocabulary = await _vocabulary(conn, probe)
     values = _distinct_values(releases, vocabulary)
     shas = "|".join(sorted(r.sha256 for r in releases))
     # A vintage's answers never change: its fingerprint (the ETag's) does not follow the version.
@@ -297,18 +299,32 @@ def _ports(area_ids: dict[str, int]) -> list[PortInfo]:
             for p in seed_json("ports.json")["ports"]]
 
 
+def live_rows(catalog: Catalog, dataset: Dataset, columns: Iterable[str]) -> tuple[Any, list[Any]]:
+    """(table, WHERE) holding one row for each distinct combination of `columns` (with release,
+    month and family) among the rows that answer now: the smallest rollup the database holds
+    that keeps them all, else the live facts. A rollup row exists exactly where a current fact
+    does, so the two give the same distinct values; a vintage always reads the facts."""
+    wanted = set(columns)
+    present = catalog.rollups.get(dataset.name, frozenset())
+    fitting = [dims for dims in dataset.rollups if ",".join(dims) in present
+               and wanted <= dataset.rollup_columns(dims)]
+    if catalog.vintage is None and fitting:
+        table = dataset.rollup_table
+        return table, [table.c.rollup == ",".join(min(fitting, key=len))]
+    return dataset.table, [catalog.live(dataset, dataset.table)]
+
+
 async def _vocabulary(conn: AsyncConnection, catalog: Catalog) -> dict[int, dict[str, frozenset]]:
     """Release -> dimension -> the distinct values of its live rows (one statement a table)."""
     out: dict[int, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for dataset in DATASETS.values():
-        table = dataset.table
-        parts = [
-            select(table.c.release_id, literal(dim.name).label("dim"),
-                   cast(table.c[dim.column], String).label("value"))
-            .where(catalog.live(dataset, table), table.c[dim.column].is_not(None))
-            .group_by(table.c.release_id, table.c[dim.column])
-            for dim in dataset.stored_dimensions
-        ]
+        parts = []
+        for dim in dataset.stored_dimensions:
+            table, where = live_rows(catalog, dataset, [dim.column])
+            parts.append(select(table.c.release_id, literal(dim.name).label("dim"),
+                                cast(table.c[dim.column], String).label("value"))
+                         .where(*where, table.c[dim.column].is_not(None))
+                         .group_by(table.c.release_id, table.c[dim.column]))
         ids = {d.name for d in dataset.stored_dimensions if d.column.endswith("_id")}
         for release_id, dim, value in await conn.execute(union_all(*parts)):
             out[release_id][dim].add(int(value) if dim in ids else value)
@@ -316,11 +332,16 @@ async def _vocabulary(conn: AsyncConnection, catalog: Catalog) -> dict[int, dict
 
 
 async def _rollups_present(conn: AsyncConnection) -> dict[str, frozenset[str]]:
+    """Dataset -> the declared rollups the database holds rows of (one index probe each)."""
     out = {}
     for dataset in DATASETS.values():
-        if dataset.rollup_table is not None:
+        if dataset.rollup_table is not None and dataset.rollups:
             table = dataset.rollup_table
-            found = await conn.execute(select(table.c.rollup).distinct())
+            names = [",".join(dims) for dims in dataset.rollups]
+            probes = [select(literal(name).label("rollup"))
+                      .where(select(table.c.id).where(table.c.rollup == name).exists())
+                      for name in names]
+            found = await conn.execute(union_all(*probes))
             out[dataset.name] = frozenset(r[0] for r in found)
     return out
 
@@ -340,12 +361,11 @@ async def _data_regions(conn: AsyncConnection, catalog: Catalog) -> dict[int, st
     """Area -> the region of its latest live figure in any dataset that names areas."""
     latest: dict[int, tuple[dt.date, str]] = {}
     for dataset in DATASETS.values():
-        table = dataset.table
-        if "area_id" not in table.c or "region" not in table.c:
+        if "area_id" not in dataset.table.c or "region" not in dataset.table.c:
             continue
+        table, where = live_rows(catalog, dataset, ["area_id", "region"])
         query = (select(table.c.area_id, table.c.region, func.max(table.c.period))
-                 .where(catalog.live(dataset, table), table.c.area_id.is_not(None),
-                        table.c.region.is_not(None))
+                 .where(*where, table.c.area_id.is_not(None), table.c.region.is_not(None))
                  .group_by(table.c.area_id, table.c.region))
         for area_id, region, month in await conn.execute(query):
             month = dt.date.fromisoformat(str(month)[:10]) if not isinstance(month, dt.date) else month
