@@ -234,6 +234,16 @@ class Dataset:
         """The stored columns a rollup must keep to answer for these dimensions."""
         return frozenset(c for name in dims for c in self.dimension(name).shape.rollup_columns())
 
+    def smallest_rollup(self, dims: set[str], present: frozenset[str] | None = None) -> str | None:
+        """The name of the smallest rollup keeping every column these dimensions need, if any
+        (among those the database holds, when `present` says which)."""
+        if self.rollup_table is None:
+            return None
+        needed = self.rollup_columns(dims)
+        fitting = [r for r in self.rollups if needed <= self.rollup_columns(r)
+                   and (present is None or ",".join(r) in present)]
+        return ",".join(min(fitting, key=len)) if fitting else None
+
 
 # Units of a measure's exact parts: whole micro-units, then the rest in 1e-18 units.
 PART_SCALES = (1e6, 1e18)

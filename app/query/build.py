@@ -52,14 +52,8 @@ class Plan:
 
 def rollup_for(dataset: Dataset, used: set[str],
                present: frozenset[str] | None = None) -> str | None:
-    """The name of the smallest rollup keeping every column the request uses, if any (among
-    those the database holds, when `present` says which)."""
-    if dataset.rollup_table is None:
-        return None
-    needed = dataset.rollup_columns(used)
-    fitting = [r for r in dataset.rollups if needed <= dataset.rollup_columns(r)
-               and (present is None or ",".join(r) in present)]
-    return ",".join(min(fitting, key=len)) if fitting else None
+    """The rollup a request using these dimensions reads (Dataset.smallest_rollup)."""
+    return dataset.smallest_rollup(used, present)
 
 
 def build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bool = True,

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -299,18 +298,16 @@ def _ports(area_ids: dict[str, int]) -> list[PortInfo]:
             for p in seed_json("ports.json")["ports"]]
 
 
-def live_rows(catalog: Catalog, dataset: Dataset, columns: Iterable[str]) -> tuple[Any, list[Any]]:
-    """(table, WHERE) holding one row for each distinct combination of `columns` (with release,
-    month and family) among the rows that answer now: the smallest rollup the database holds
-    that keeps them all, else the live facts. A rollup row exists exactly where a current fact
-    does, so the two give the same distinct values; a vintage always reads the facts."""
-    wanted = set(columns)
-    present = catalog.rollups.get(dataset.name, frozenset())
-    fitting = [dims for dims in dataset.rollups if ",".join(dims) in present
-               and wanted <= dataset.rollup_columns(dims)]
-    if catalog.vintage is None and fitting:
-        table = dataset.rollup_table
-        return table, [table.c.rollup == ",".join(min(fitting, key=len))]
+def live_rows(catalog: Catalog, dataset: Dataset, dims: set[str]) -> tuple[Any, list[Any]]:
+    """(table, WHERE) holding one row for each distinct combination of these dimensions' values
+    (with release, month and family) among the rows that answer now: the smallest rollup the
+    database holds that keeps them (Dataset.smallest_rollup, as queries choose theirs), else the
+    live facts. A rollup row exists exactly where a current fact does, so the two give the same
+    distinct values; a vintage always reads the facts."""
+    rollup = (dataset.smallest_rollup(dims, catalog.rollups.get(dataset.name, frozenset()))
+              if catalog.vintage is None else None)
+    if rollup is not None:
+        return dataset.rollup_table, [dataset.rollup_table.c.rollup == rollup]
     return dataset.table, [catalog.live(dataset, dataset.table)]
 
 
@@ -320,7 +317,7 @@ async def _vocabulary(conn: AsyncConnection, catalog: Catalog) -> dict[int, dict
     for dataset in DATASETS.values():
         parts = []
         for dim in dataset.stored_dimensions:
-            table, where = live_rows(catalog, dataset, [dim.column])
+            table, where = live_rows(catalog, dataset, {dim.name})
             parts.append(select(table.c.release_id, literal(dim.name).label("dim"),
                                 cast(table.c[dim.column], String).label("value"))
                          .where(*where, table.c[dim.column].is_not(None))
@@ -363,7 +360,7 @@ async def _data_regions(conn: AsyncConnection, catalog: Catalog) -> dict[int, st
     for dataset in DATASETS.values():
         if "area_id" not in dataset.table.c or "region" not in dataset.table.c:
             continue
-        table, where = live_rows(catalog, dataset, ["area_id", "region"])
+        table, where = live_rows(catalog, dataset, {"area", "region"})
         query = (select(table.c.area_id, table.c.region, func.max(table.c.period))
                  .where(*where, table.c.area_id.is_not(None), table.c.region.is_not(None))
                  .group_by(table.c.area_id, table.c.region))
