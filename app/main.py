@@ -7,6 +7,7 @@ at import, so importing the package never reads settings or opens a database.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from contextlib import asynccontextmanager
 from typing import Any
@@ -55,6 +56,14 @@ from app.query.catalog import CatalogCache
 
 log = logging.getLogger("borderstats")
 
+# The garbage collector's thresholds while serving. A request allocates thousands of objects (its
+# rows) that live across CPython's default young collections (every 700 allocations): they are
+# promoted, and a full collection walks the whole heap every few hundred requests, ~75 ms each.
+# Measured on a 2-core machine (wrk -c32, /encounters uncached): 16 % of the worker's time in
+# the collector and 615 req/s; with these, 1 % and 810 req/s. Reference counting still frees
+# all but cyclic garbage at once; only cycles wait longer.
+GC_THRESHOLDS = (10_000, 10, 10)
+
 
 
 
@@ -77,9 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.responses = ResponseCache(settings.cache_entries,
                                              max_bytes=int(settings.cache_mb * 1_000_000))
         registry()  # read seed/claims.json now, not inside the first request
+        thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
+            gc.set_threshold(*thresholds)
             await engine.dispose()
 
     app = FastAPI(

@@ -401,3 +401,39 @@ def test_every_page_of_a_question_shares_one_plan(loaded_url):
         catalog = client.app.state.catalogs._catalog
         plans = [key for key in catalog.memo if key[0] == "plan"]
         assert len(plans) == 1
+
+
+# --- the event loop: no request hops to a thread, and the collector runs rarely while serving ----
+
+def test_no_operation_hands_work_to_a_thread(loaded_url, monkeypatch):
+    """A plain `def` dependency or handler runs in a thread pool: a hop and a wake-up per request
+    (it cost the data routes ~0.2 ms each). Every operation runs on the event loop instead."""
+    import anyio.to_thread
+
+    hops: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    with h.api_client(loaded_url, version_ttl_seconds=60, cache_entries=0) as client:
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+        assert len(statements_per_request(client)) == len(BUDGETS) + 1
+    assert hops == []
+
+
+def test_serving_collects_garbage_less_often_and_restores_the_thresholds(loaded_url):
+    import gc
+
+    from app.main import GC_THRESHOLDS
+
+    original = gc.get_threshold()  # another app of this process may be serving already
+    gc.set_threshold(555, 7, 7)
+    try:
+        with h.api_client(loaded_url, version_ttl_seconds=60) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_threshold() == (555, 7, 7)
+    finally:
+        gc.set_threshold(*original)

@@ -87,7 +87,8 @@ class Context:
         return self.request.app.state.engine
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request
     return Context(request, output_of(request), page_of(request))
 
 
