@@ -403,6 +403,25 @@ def test_every_page_of_a_question_shares_one_plan(loaded_url):
         assert len(plans) == 1
 
 
+def test_other_questions_do_not_empty_what_the_catalog_remembers(loaded_url):
+    """/claims alone remembers ~130 small things (months, notes, its batch); the memo is
+    bounded by weight and lets the oldest go first, so the plan of a question asked before every
+    other operation is still there after them, and asking again builds nothing new."""
+    question = {"drug": "fentanyl", "group_by": "area,fiscal_year"}
+    with h.api_client(loaded_url, cache_entries=0, version_ttl_seconds=60) as client:
+        first = h.get_json(client, "/seizures", question)
+        catalog = client.app.state.catalogs._catalog
+        plans = {key: value for key, value in catalog.memo.items() if key[0] == "plan"}
+        assert len(plans) == 1
+        for path, params, _budget in BUDGETS:
+            assert client.get(path, params=params).status_code == 200, path
+        assert catalog is client.app.state.catalogs._catalog
+        key, plan = next(iter(plans.items()))
+        assert catalog.memo[key] is plan
+        assert h.get_json(client, "/seizures", question) == first
+        assert catalog.memo[key] is plan
+
+
 # --- the event loop: no request hops to a thread, and the collector runs rarely while serving ----
 
 def test_no_operation_hands_work_to_a_thread(loaded_url, monkeypatch):

@@ -79,14 +79,8 @@ def question_key(spec: QuerySpec, family: Family) -> tuple:
             spec.group_by, spec.grain, spec.sort)
 
 
-# Entries: a plan is ~70 kB of Python objects, so 128 of them hold ~9 MB of a worker's memory.
-_MEMO_LIMIT = 128
-
-
 def remember(catalog: Catalog, key: tuple, value: Any) -> Any:
-    """Keep `value` for this data version (bounded against a crawl of distinct questions)."""
-    if len(catalog.memo) >= _MEMO_LIMIT:
-        catalog.memo.clear()
+    """Keep `value` for this data version (the memo is bounded: catalog.Memo)."""
     catalog.memo[key] = value
     return value
 

@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import String, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -83,6 +83,39 @@ class ReleaseInfo:
     periods_superseded: int
 
 
+class Memo(dict):
+    """What a catalog remembers for its data version, bounded against a crawl of distinct
+    questions: the oldest entries go first once the entries' weight passes `capacity`. A plan
+    (key "plan": a SQL statement and its shapes, ~70 kB of Python objects) or a batch's SQL
+    ("figures") weighs 16, anything else (a set of months, a note) 1, so at most 128 plans
+    (~9 MB) are kept, or 2,048 small entries. (It was 128 entries of any kind, emptied when
+    full: /claims alone remembers ~130 things, so it emptied the memo for every request.)"""
+
+    WEIGHTS: ClassVar[dict[str, int]] = {"plan": 16, "figures": 16}
+
+    def __init__(self, capacity: int = 2048) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self.weight = 0
+
+    def __setitem__(self, key: tuple, value: Any) -> None:
+        if key in self:
+            self.weight -= self._weight(key)
+        super().__setitem__(key, value)
+        self.weight += self._weight(key)
+        while self.weight > self.capacity and len(self) > 1:
+            oldest = next(iter(self))
+            super().__delitem__(oldest)
+            self.weight -= self._weight(oldest)
+
+    def clear(self) -> None:
+        super().clear()
+        self.weight = 0
+
+    def _weight(self, key: tuple) -> int:
+        return self.WEIGHTS.get(key[0], 1) if key else 1
+
+
 @dataclass
 class Catalog:
     version: int
@@ -104,8 +137,8 @@ class Catalog:
     ports: list[PortInfo] = field(default_factory=list)
     # dataset -> the rollups the database holds (a rollup declared later is read once built)
     rollups: dict[str, frozenset[str]] = field(default_factory=dict)
-    # Answers worked out from this data version, kept while it is current.
-    memo: dict[tuple, Any] = field(default_factory=dict, repr=False)
+    # Answers worked out from this data version, kept while it is current (bounded).
+    memo: Memo = field(default_factory=Memo, repr=False)
     # releases a release revised: id -> [(period, status)]
     revisions: dict[int, list[tuple[dt.date, str]]] = field(default_factory=dict)
     # release id -> how many months (years) it currently answers for

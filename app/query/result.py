@@ -11,7 +11,7 @@ from typing import Any
 
 from app import periods
 from app.datasets import Family
-from app.query.build import Plan
+from app.query.build import Plan, remember
 from app.query.catalog import Catalog, ReleaseInfo
 from app.query.sources import describe_value, requested_periods, wanted_values
 from app.query.spec import QuerySpec
@@ -80,8 +80,8 @@ class Shaper:
         if usable is None:
             carrying = (catalog.months_carrying(key, wanted) if spec.dataset.revision == "month"
                         else catalog.coverage(key))
-            usable = catalog.memo[memo_key] = frozenset(m for m in carrying
-                                                        if spec.period.contains(m))
+            usable = remember(catalog, memo_key,
+                              frozenset(m for m in carrying if spec.period.contains(m)))
         shaper = cls(plan, catalog, usable, {name: i for i, name in enumerate(columns)})
         shaper._compile()
         return shaper
@@ -270,14 +270,8 @@ def caveats(result: QueryResult, catalog: Catalog) -> list[str]:
         notes.append(f"No period was given: the figures add up {summed.first:%Y-%m}.."
                      f"{summed.last:%Y-%m} ({summed.count} months), every month {family.key} "
                      "covers.")
-    covered = catalog.coverage(family.key)
-    if covered and monthly and covered[-1].month != 9:
-        last = covered[-1]
-        partial_fy = periods.fiscal_year_of(last)
-        partial = [m for m in covered if periods.fiscal_year_of(m) == partial_fy]
-        if not spec.period.is_bounded() or any(spec.period.contains(m) for m in partial):
-            notes.append(f"FY{partial_fy} is partial in {family.key}: data run through {last:%Y-%m} "
-                         f"({len(partial)} of its 12 months).")
+    if monthly:
+        notes.extend(_partial_year_note(spec, family, catalog))
     rows = result.rows
     if rows and all(all(r.get(m.name) is None for m in dataset.measures) for r in rows):
         notes.append("No published figure matches this selection: the releases hold none for "
@@ -293,14 +287,46 @@ def caveats(result: QueryResult, catalog: Catalog) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+def _partial_year_note(spec: QuerySpec, family: Family, catalog: Catalog) -> tuple[str, ...]:
+    """The note that the family's last fiscal year is partial, when the request reaches it
+    (worked out once per family and period for each data version)."""
+    key = ("partial-year", family.key, spec.period)
+    found = catalog.memo.get(key)
+    if found is None:
+        found = ()
+        covered = catalog.coverage(family.key)
+        if covered and covered[-1].month != 9:
+            last = covered[-1]
+            partial_fy = periods.fiscal_year_of(last)
+            partial = [m for m in covered if periods.fiscal_year_of(m) == partial_fy]
+            if not spec.period.is_bounded() or any(spec.period.contains(m) for m in partial):
+                found = (f"FY{partial_fy} is partial in {family.key}: data run through "
+                         f"{last:%Y-%m} ({len(partial)} of its 12 months).",)
+        remember(catalog, key, found)
+    return found
+
+
 def _carrying_notes(spec: QuerySpec, family: Family, catalog: Catalog,
-                    requested: tuple[dt.date, ...]) -> list[str]:
+                    requested: tuple[dt.date, ...]) -> tuple[str, ...]:
     """For each requested value that keeps the answer from covering every requested month and is
-    published by some families only (or dropped by some releases): who publishes it, when."""
+    published by some families only (or dropped by some releases): who publishes it, when.
+    Worked out once per family, values and months for each data version."""
+    wanted = wanted_values(spec)
+    if not wanted:
+        return ()
+    key = ("carrying-notes", family.key, tuple(sorted(wanted.items())), requested)
+    found = catalog.memo.get(key)
+    if found is None:
+        found = remember(catalog, key, tuple(_carrying(spec, family, catalog, requested, wanted)))
+    return found
+
+
+def _carrying(spec: QuerySpec, family: Family, catalog: Catalog, requested: tuple[dt.date, ...],
+              wanted: dict[str, tuple]) -> list[str]:
     notes = []
     covered = catalog.current.get(family.key, {})
     loaded = [f for f in spec.dataset.families if f.key in catalog.sources_loaded()]
-    for dim, values in wanted_values(spec).items():
+    for dim, values in wanted.items():
         for value in values:
             held = set(catalog.months_carrying(family.key, {dim: (value,)}))
             missing = [m for m in requested if m not in held]

@@ -100,10 +100,15 @@ def choose_family(spec: QuerySpec, catalog: Catalog) -> Family:
 
 
 def requested_periods(spec: QuerySpec, catalog: Catalog, family: Family) -> list[dt.date]:
-    """Every month (year) the request asks for; see Period.requested."""
-    dataset_months = catalog.months_of(tuple(f.key for f in spec.dataset.families))
-    return spec.period.requested(catalog.months_of((family.key,)), dataset_months,
-                                 spec.dataset.time.unit)
+    """Every month (year) the request asks for; see Period.requested. Worked out once per
+    family and period for each data version (a copy each time: callers may change theirs)."""
+    key = ("requested", family.key, spec.period)
+    found = catalog.memo.get(key)
+    if found is None:
+        dataset_months = catalog.months_of(tuple(f.key for f in spec.dataset.families))
+        found = catalog.memo[key] = tuple(spec.period.requested(
+            catalog.months_of((family.key,)), dataset_months, spec.dataset.time.unit))
+    return list(found)
 
 
 def values_missing(catalog: Catalog, family: Family, wanted: dict[str, tuple]) -> dict[str, list]:

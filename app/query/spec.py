@@ -101,8 +101,15 @@ class QuerySpec:
         return replace(self, family=family)
 
     def single(self) -> QuerySpec:
-        """The request for one total figure: no grouping, no paging."""
-        return replace(self, group_by=(), grain=None, sort=(), limit=1, offset=0, grouped_as={})
+        """The request for one total figure: no grouping, no paging. The same object each time
+        (a spec is immutable), so what it works out once (its URL) is worked out once: a
+        claim's specs live as long as its plan."""
+        found = self.__dict__.get("_single")
+        if found is None:
+            found = replace(self, group_by=(), grain=None, sort=(), limit=1, offset=0,
+                            grouped_as={})
+            object.__setattr__(self, "_single", found)
+        return found
 
     def understood(self, catalog: Any) -> dict[str, Any]:
         """The filters as understood: values as users read them, the period, and the defaults a

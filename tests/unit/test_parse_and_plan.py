@@ -105,3 +105,33 @@ def test_a_spec_narrows_within_its_base_and_says_which_request_reproduces_it(cat
     assert base.to_url() == "/seizures?drug=fentanyl&component=ofo&region=southwest&fiscal_year=2021"
     months = [dt.date(2020, 10, 1), dt.date(2020, 11, 1)]
     assert base.with_months(months).to_url().endswith("month=2020-10,2020-11")
+
+
+# --- the catalog's memo: bounded by weight, oldest first ------------------------------------------
+
+def test_the_memo_keeps_at_most_its_weight_and_lets_the_oldest_go_first():
+    from app.query.catalog import Memo
+
+    memo = Memo(capacity=40)
+    for n in range(40):
+        memo[("months", n)] = n
+    assert len(memo) == 40 and memo.weight == 40
+    memo[("plan", "a")] = "plan a"  # weighs 16: the 16 oldest small entries go
+    assert [k for k in memo if k[0] == "months"] == [("months", n) for n in range(16, 40)]
+    assert memo.weight == 40
+    memo[("plan", "b")] = "plan b"
+    memo[("plan", "c")] = "plan c"  # 3 plans weigh 48 > 40: plan a goes with every small one
+    assert list(memo) == [("plan", "b"), ("plan", "c")] and memo.weight == 32
+    memo[("plan", "b")] = "plan b again"  # replacing an entry does not count it twice
+    assert memo.weight == 32 and memo[("plan", "b")] == "plan b again"
+    memo.clear()
+    assert memo.weight == 0 and not memo
+
+
+def test_a_full_memo_holds_128_plans():
+    from app.query.catalog import Memo
+
+    memo = Memo()
+    for n in range(200):
+        memo[("plan", n)] = n
+    assert sorted(memo.values()) == list(range(72, 200))
