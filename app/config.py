@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         description="Where the embedded SQLite database lives when DATABASE_URL is unset.",
     )
     pool_size: int = Field(default=5, ge=1, le=100, validation_alias="BORDERSTATS_POOL_SIZE")
+    active_requests: int = Field(
+        default=4, ge=0, le=1000, validation_alias="BORDERSTATS_ACTIVE_REQUESTS",
+        description="Requests a worker works on at once; the others wait their turn, first "
+        "come first served, within the request deadline (0: no limit).",
+    )
     db_timeout_seconds: float = Field(
         default=3.0, gt=0, le=60, validation_alias="BORDERSTATS_DB_TIMEOUT",
         description="Connect and statement timeout; a data request fails with 503 after it.",

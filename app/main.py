@@ -23,6 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.api.admission import Admission
 from app.api.docs import API_DESCRIPTION, OPENAPI_TAGS
 from app.api.http_cache import HttpCache, ResponseCache
 from app.api.middleware import RequestMiddleware
@@ -117,7 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pages.install(app)
     _install_error_handlers(app)
     finish_openapi(app, [*routers, pages.router])
-    app.add_middleware(HttpCache)  # innermost: cached bodies skip routing and validation
+    # innermost: a request waits for its turn only once the cache could not answer it
+    app.add_middleware(Admission, limit=settings.active_requests)
+    app.add_middleware(HttpCache)  # cached bodies skip routing, validation and the queue
     # Level 5: level 9 (the default) costs about three times the CPU for bodies ~1 % smaller.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
     app.add_middleware(SlashRedirect, router=app.router)

@@ -325,3 +325,102 @@ def test_downloads_read_slowly_leave_connections_for_other_requests(backend, loa
         finally:
             for client in stalled:
                 client.close()
+
+
+# --- admission: a few requests of a worker at once, the others in turn ----------------------------
+
+async def _concurrency_seen(database_url: str, active: int, paths: list[str]) -> tuple[int, list]:
+    """Request `paths` all at once from one app, each data statement made slow (60 ms); returns
+    the most data requests ever running at once, and (path, status) in the order answered."""
+    import asyncio
+
+    from app.query import execute
+
+    app = create_app(Settings(database_url=database_url, active_requests=active, cache_entries=0,
+                              pool_size=10,  # more than the requests: the turns are the limit
+                              version_ttl_seconds=60, log_level="WARNING"))
+    running, most, answered = 0, 0, []
+    real_run = execute.run
+
+    async def slow_run(*args, **kwargs):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.06)
+            return await real_run(*args, **kwargs)
+        finally:
+            running -= 1
+
+    async def get(client: httpx.AsyncClient, path: str) -> None:
+        response = await client.get(path)
+        answered.append((path, response.status_code))
+
+    execute.run = slow_run
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with (app.router.lifespan_context(app),
+                    httpx.AsyncClient(transport=transport, base_url="http://test") as client):
+            assert (await client.get("/drugs")).status_code == 200  # the catalog, read once
+            await asyncio.gather(*(get(client, p) for p in paths))
+    finally:
+        execute.run = real_run
+    return most, answered
+
+
+DATA = [f"/seizures?drug=fentanyl&group_by=area&limit={n}" for n in range(1, 7)]
+
+
+@pytest.mark.parametrize("active, most", [(2, 2), (1, 1), (0, 6)])
+def test_a_worker_works_on_at_most_its_active_requests_at_once(loaded_url, active, most):
+    import asyncio
+
+    seen, answered = asyncio.run(_concurrency_seen(loaded_url, active, DATA))
+    assert seen == most
+    assert sorted(answered) == sorted((p, 200) for p in DATA)
+
+
+def test_requests_take_their_turns_first_come_first_served(loaded_url):
+    import asyncio
+
+    _seen, answered = asyncio.run(_concurrency_seen(loaded_url, 1, DATA))
+    assert answered == [(p, 200) for p in DATA]
+
+
+def test_health_checks_do_not_wait_for_a_turn(loaded_url):
+    import asyncio
+
+    _seen, answered = asyncio.run(_concurrency_seen(loaded_url, 1, [*DATA[:3], "/healthz"]))
+    assert answered[0] == ("/healthz", 200)
+    assert answered[1:] == [(p, 200) for p in DATA[:3]]
+
+
+def test_downloads_read_slowly_leave_turns_for_other_requests(backend, loaded_url):
+    """One turn a worker, two download slots: two clients start a 4.7 MB NDJSON download and read
+    nothing (their streams stall), a third waits for a download slot. None of them holds the
+    turn (a streamed response gives it back when it starts, a download before it waits for a
+    slot), so a query is still answered at once."""
+    if backend != "postgres":
+        pytest.skip("download slots are Postgres's pool's (SQLite opens a connection a request)")
+    settings = Settings(database_url=loaded_url, pool_size=4, active_requests=1, cache_entries=0,
+                        version_ttl_seconds=60, log_level="WARNING")
+    with live_server(settings) as base:
+        address = urlsplit(base)
+        stalled = []
+        try:
+            for _ in range(3):
+                client = socket.socket()
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                client.connect((address.hostname, address.port))
+                client.sendall(b"GET /seizures?group_by=area,drug,component,land_filter,month"
+                               b"&format=ndjson HTTP/1.1\r\nHost: test\r\n\r\n")
+                stalled.append(client)
+            time.sleep(1.5)  # the streams fill their sockets and wait for their readers
+            started = time.monotonic()
+            answer = httpx.get(f"{base}/seizures", params={"drug": "fentanyl",
+                                                           "group_by": "fiscal_year"}, timeout=30)
+            assert answer.status_code == 200, answer.text[:300]
+            assert time.monotonic() - started < 2.5
+        finally:
+            for client in stalled:
+                client.close()

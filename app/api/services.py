@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.api.admission import give_back
 from app.api.deps import Context
 from app.api.params import DataParams
 from app.query import execute as runner
@@ -37,6 +38,7 @@ async def _download(ctx: Context, params: DataParams) -> Document:
     # A download holds its connection while the client reads: at most half the pool may, so
     # slow readers never take the connections every other request (and the catalog) needs.
     slots: asyncio.Semaphore = ctx.request.app.state.download_slots
+    give_back(ctx.request)  # its turn: other requests must not queue behind this wait
     await slots.acquire()
     try:
         conn = await _snapshot(ctx.engine)
