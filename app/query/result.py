@@ -105,7 +105,10 @@ class Shaper:
             columns.append((name, at[name], dataset.measure(name).presenter(), "figure"))
         grain = plan.spec.grain
         if grain:
-            columns.append(("period_complete", at[grain], self._period_complete, "always"))
+            columns.append(("period_complete", at[grain],
+                            _completeness(plan.spec, self.usable, self._complete), "always"))
+        # (no converter refers back to the shaper: a cycle would leave each request's shaper
+        # to the garbage collector instead of freeing it at once)
         self._shape = _row_maker(columns, self._facts)
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
@@ -125,14 +128,6 @@ class Shaper:
                 self._cell_bookkeeping(raw, raw[self._facts])
         return self._shape(raws)
 
-    def _period_complete(self, key: Any) -> bool:
-        complete = self._complete.get(key)
-        if complete is None:
-            spec = self.plan.spec
-            complete = self.usable.issuperset(spec.dataset.time.grain_periods(spec.grain, key))
-            self._complete[key] = complete
-        return complete
-
     def _cell_bookkeeping(self, raw: Sequence[Any], facts: int) -> None:
         at = self.positions
         releases = raw[at["_releases"]]
@@ -142,6 +137,19 @@ class Shaper:
             first, last = raw[at["_first"]], raw[at["_last"]]
             self.first = min(self.first or first, first)
             self.last = max(self.last or last, last)
+
+
+def _completeness(spec: QuerySpec, usable: frozenset[dt.date], known: dict[Any, bool]) -> Any:
+    """period_complete of a grain key: every month (year) of that period is usable."""
+    grain_periods = spec.dataset.time.grain_periods
+
+    def complete(key: Any) -> bool:
+        found = known.get(key)
+        if found is None:
+            found = known[key] = usable.issuperset(grain_periods(spec.grain, key))
+        return found
+
+    return complete
 
 
 def _row_maker(columns: Sequence[tuple[str, int, Any, str]], facts: int) -> Any:
