@@ -395,6 +395,62 @@ def test_health_checks_do_not_wait_for_a_turn(loaded_url):
     assert answered[1:] == [(p, 200) for p in DATA[:3]]
 
 
+def test_a_request_made_in_process_runs_on_its_parents_turn(loaded_url):
+    """GET /cite answers the URL it cites through the app itself: with one turn a worker, that
+    inner request waiting for a turn would wait for its own parent until the deadline."""
+    with api_client(loaded_url, active_requests=1, request_timeout_seconds=3,
+                    cache_entries=0) as client:
+        started = time.monotonic()
+        answer = client.get("/cite", params={"url": "/seizures?drug=fentanyl&fiscal_year=2021"})
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json()["data"]["apa"]
+        assert time.monotonic() - started < 2
+
+
+def test_a_deadline_passed_in_the_queue_is_a_busy_503_not_an_outage(loaded_url):
+    """One turn, held by a slow request (its statement made to take 1.5 s) past a 0.5 s
+    deadline: the request queued behind it is answered 503 saying the server is busy (no outage
+    logged for it), and the turn is not lost: the next request is answered."""
+    import asyncio
+
+    from app.query import execute
+
+    async def scenario() -> tuple[list[httpx.Response], int]:
+        app = create_app(Settings(database_url=loaded_url, active_requests=1,
+                                  request_timeout_seconds=0.5, cache_entries=0,
+                                  version_ttl_seconds=60, log_level="WARNING"))
+        real_run = execute.run
+
+        async def slow_run(*args, **kwargs):
+            await asyncio.sleep(1.5)
+            return await real_run(*args, **kwargs)
+
+        transport = httpx.ASGITransport(app=app)
+        async with (app.router.lifespan_context(app),
+                    httpx.AsyncClient(transport=transport, base_url="http://test") as client):
+            assert (await client.get("/drugs")).status_code == 200
+            execute.run = slow_run
+            try:
+                slow = asyncio.ensure_future(client.get(DATA[0]))
+                await asyncio.sleep(0.05)
+                queued = await client.get("/drugs")
+                first = await slow
+            finally:
+                execute.run = real_run
+            after = await client.get("/drugs")
+        return [first, queued, after], app.state.outage_log.total
+
+    (first, queued, after), outage_failures = asyncio.run(scenario())
+    assert first.status_code == 503  # the slow one itself: no response within the deadline
+    assert "database may be unreachable" in first.json()["error"]["message"]
+    assert queued.status_code == 503
+    assert queued.json()["error"]["message"] == ("the server is busy: no turn to answer within "
+                                                 "0.5 s; retry shortly")
+    assert queued.headers["retry-after"] == "5"
+    assert after.status_code == 200
+    assert outage_failures == 1  # the slow request's, not the queued one's
+
+
 def test_downloads_read_slowly_leave_turns_for_other_requests(backend, loaded_url):
     """One turn a worker, two download slots: two clients start a 4.7 MB NDJSON download and read
     nothing (their streams stall), a third waits for a download slot. None of them holds the

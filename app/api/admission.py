@@ -10,19 +10,25 @@ them together, and the unlucky ones much longer. Measured on a 2-core machine (2
 A turn is held until the response starts: the body is already made by then (or, for a download,
 it streams at the client's pace, bounded by the download slots instead), so a slow reader never
 holds one. A download gives its turn back before it waits for a download slot (`give_back`).
-Health checks (/healthz, /readyz) never wait: a busy worker is not an unhealthy one. Waiting
-counts toward the request deadline (RequestMiddleware), so a burst queues, and only a wait
-longer than the deadline is a 503.
+Health checks (/healthz, /readyz) never wait: a busy worker is not an unhealthy one. A request
+made in process by a request that holds a turn (GET /cite answers the URL it cites) runs on its
+parent's turn: waiting behind its own parent would deadlock. Waiting counts toward the request
+deadline (RequestMiddleware), so a burst queues, and only a wait longer than the deadline is a
+503, which says the server was busy (`scope["state"]["waiting_turn"]`), not that the database
+is down.
 """
 
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EXEMPT = frozenset({"/healthz", "/readyz"})
+# True in the task of a request that holds (or held) a turn, and so in requests it makes in process
+_IN_TURN: ContextVar[bool] = ContextVar("borderstats_in_turn", default=False)
 
 
 class _Turn:
@@ -48,13 +54,20 @@ class Admission:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.limit <= 0 or scope["path"] in EXEMPT:
+        if (scope["type"] != "http" or self.limit <= 0 or scope["path"] in EXEMPT
+                or _IN_TURN.get()):
             await self.app(scope, receive, send)
             return
         slots = self._slots_of_this_loop()
-        await slots.acquire()  # FIFO; cancelled by the request deadline while waiting
+        state = scope.setdefault("state", {})
+        state["waiting_turn"] = True
+        try:
+            await slots.acquire()  # FIFO; cancelled by the request deadline while waiting
+        finally:
+            del state["waiting_turn"]
         turn = _Turn(slots)
-        scope.setdefault("state", {})["turn"] = turn
+        state["turn"] = turn
+        in_turn = _IN_TURN.set(True)
 
         async def send_giving_back(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -65,6 +78,7 @@ class Admission:
             await self.app(scope, receive, send_giving_back)
         finally:
             turn.give_back()
+            _IN_TURN.reset(in_turn)
 
     def _slots_of_this_loop(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()

@@ -68,6 +68,7 @@ class RequestMiddleware:
             send = _without_body(send)
         request_id = incoming_request_id(scope["headers"]) or os.urandom(16).hex()
         token = REQUEST_ID.set(request_id)
+        scope.setdefault("state", {})  # shared with the layers inside (a turn being waited for)
         exchange = _Exchange(scope, send, request_id)
         task = asyncio.current_task()
         self._inflight[exchange] = task
@@ -141,16 +142,23 @@ class _Exchange:
             return
         self.timed_out = True
         self.status = 503
-        # an outage is logged once and summarised, not once per request
-        outage.failed(f"no response within {timeout:g} s; answered 503 and cancelled the handler")
-        reply = asyncio.get_running_loop().create_task(self._reply_unavailable(timeout))
+        if self.scope["state"].get("waiting_turn"):
+            # still queued behind other requests (app.api.admission): busy, not an outage
+            message = (f"the server is busy: no turn to answer within {timeout:g} s; retry "
+                       "shortly")
+        else:
+            # an outage is logged once and summarised, not once per request
+            outage.failed(f"no response within {timeout:g} s; answered 503 and cancelled the "
+                          "handler")
+            message = (f"no response within {timeout:g} s; the database may be unreachable; "
+                       "retry shortly")
+        reply = asyncio.get_running_loop().create_task(self._reply_unavailable(message))
         _replies.add(reply)
         reply.add_done_callback(_replies.discard)
         task.cancel()
 
-    async def _reply_unavailable(self, timeout: float) -> None:
-        error = ServiceUnavailable(f"no response within {timeout:g} s; the database may be "
-                                   "unreachable; retry shortly", retry_after_seconds=RETRY_AFTER_SECONDS)
+    async def _reply_unavailable(self, message: str) -> None:
+        error = ServiceUnavailable(message, retry_after_seconds=RETRY_AFTER_SECONDS)
         body = orjson.dumps(error.body())
         try:
             await self.raw_send({"type": "http.response.start", "status": 503, "headers": [
