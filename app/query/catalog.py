@@ -87,9 +87,10 @@ class Memo(dict):
     """What a catalog remembers for its data version, bounded against a crawl of distinct
     questions: the oldest entries go first once the entries' weight passes `capacity`. A plan
     (key "plan": a SQL statement and its shapes, ~70 kB of Python objects) or a batch's SQL
-    ("figures") weighs 16, anything else (a set of months, a note) 1, so at most 128 plans
-    (~9 MB) are kept, or 2,048 small entries. (It was 128 entries of any kind, emptied when
-    full: /claims alone remembers ~130 things, so it emptied the memo for every request.)"""
+    ("figures") weighs 16; a collection (months, dates) 1 per 512 items it holds, at least 1;
+    anything else (a note) 1. So at most 128 plans (~9 MB) are kept, or 2,048 small entries.
+    (It was 128 entries of any kind, emptied when full: /claims alone remembers ~130 things, so
+    it emptied the memo for every request.) Only item assignment and clear() change it."""
 
     WEIGHTS: ClassVar[dict[str, int]] = {"plan": 16, "figures": 16}
 
@@ -97,23 +98,36 @@ class Memo(dict):
         super().__init__()
         self.capacity = capacity
         self.weight = 0
+        self._weights: dict[tuple, int] = {}
 
     def __setitem__(self, key: tuple, value: Any) -> None:
-        if key in self:
-            self.weight -= self._weight(key)
+        self.weight -= self._weights.pop(key, 0)
+        super().pop(key, None)  # a key set again is the newest
         super().__setitem__(key, value)
-        self.weight += self._weight(key)
+        weight = self._weights[key] = self._weight(key, value)
+        self.weight += weight
         while self.weight > self.capacity and len(self) > 1:
             oldest = next(iter(self))
             super().__delitem__(oldest)
-            self.weight -= self._weight(oldest)
+            self.weight -= self._weights.pop(oldest)
 
     def clear(self) -> None:
         super().clear()
+        self._weights.clear()
         self.weight = 0
 
-    def _weight(self, key: tuple) -> int:
-        return self.WEIGHTS.get(key[0], 1) if key else 1
+    def _refuse(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise TypeError("a catalog's memo changes only by item assignment or clear()")
+
+    __delitem__ = pop = popitem = setdefault = update = _refuse
+
+    def _weight(self, key: tuple, value: Any) -> int:
+        kind = self.WEIGHTS.get(key[0]) if key else None
+        if kind is not None:
+            return kind
+        if isinstance(value, tuple | list | set | frozenset | dict):
+            return 1 + len(value) // 512
+        return 1
 
 
 @dataclass

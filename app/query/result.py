@@ -322,7 +322,9 @@ def _carrying_notes(spec: QuerySpec, family: Family, catalog: Catalog,
     wanted = wanted_values(spec)
     if not wanted:
         return ()
-    key = ("carrying-notes", family.key, tuple(sorted(wanted.items())), requested)
+    # The filters in their order (the notes follow it); the period, not the months it asks for:
+    # those follow from it and the family (requested_periods), and are long.
+    key = ("carrying-notes", family.key, tuple(wanted.items()), spec.period)
     found = catalog.memo.get(key)
     if found is None:
         found = remember(catalog, key, tuple(_carrying(spec, family, catalog, requested, wanted)))

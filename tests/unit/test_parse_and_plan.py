@@ -135,3 +135,19 @@ def test_a_full_memo_holds_128_plans():
     for n in range(200):
         memo[("plan", n)] = n
     assert sorted(memo.values()) == list(range(72, 200))
+
+
+def test_the_memo_weighs_a_long_collection_by_its_length_and_refuses_other_changes():
+    from app.query.catalog import Memo
+
+    memo = Memo(capacity=10)
+    memo[("requested", "a")] = tuple(range(2412))  # a 200-year period: 5
+    memo[("note", "b")] = "a note"
+    assert memo.weight == 6
+    memo[("requested", "a")] = tuple(range(10))  # set again: the newest, and lighter
+    assert list(memo) == [("note", "b"), ("requested", "a")] and memo.weight == 2
+    for change in (lambda: memo.pop(("note", "b")), lambda: memo.update({}),
+                   lambda: memo.setdefault(("x",), 1), lambda: memo.__delitem__(("note", "b"))):
+        with pytest.raises(TypeError):
+            change()
+    assert memo.weight == 2 and len(memo) == 2
