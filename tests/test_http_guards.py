@@ -330,7 +330,7 @@ def test_downloads_read_slowly_leave_connections_for_other_requests(backend, loa
 # --- admission: a few requests of a worker at once, the others in turn ----------------------------
 
 async def _concurrency_seen(database_url: str, active: int, paths: list[str]) -> tuple[int, list]:
-    """Request `paths` all at once from one app, each data statement made slow (60 ms); returns
+    """Request `paths` all at once from one app, each data statement made slow (0.2 s); returns
     the most data requests ever running at once, and (path, status) in the order answered."""
     import asyncio
 
@@ -347,7 +347,7 @@ async def _concurrency_seen(database_url: str, active: int, paths: list[str]) ->
         running += 1
         most = max(most, running)
         try:
-            await asyncio.sleep(0.06)
+            await asyncio.sleep(0.2)
             return await real_run(*args, **kwargs)
         finally:
             running -= 1
@@ -420,8 +420,10 @@ def test_a_deadline_passed_in_the_queue_is_a_busy_503_not_an_outage(loaded_url):
                                   request_timeout_seconds=0.5, cache_entries=0,
                                   version_ttl_seconds=60, log_level="WARNING"))
         real_run = execute.run
+        running = asyncio.Event()
 
         async def slow_run(*args, **kwargs):
+            running.set()  # it holds the one turn now
             await asyncio.sleep(1.5)
             return await real_run(*args, **kwargs)
 
@@ -432,7 +434,7 @@ def test_a_deadline_passed_in_the_queue_is_a_busy_503_not_an_outage(loaded_url):
             execute.run = slow_run
             try:
                 slow = asyncio.ensure_future(client.get(DATA[0]))
-                await asyncio.sleep(0.05)
+                await running.wait()
                 queued = await client.get("/drugs")
                 first = await slow
             finally:
