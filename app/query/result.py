@@ -90,7 +90,6 @@ class Shaper:
         plan, at = self.plan, self.positions
         time = plan.spec.dataset.time
         dataset = plan.spec.dataset
-        self._complete: dict[Any, bool] = {}
         self._cells = dataset.revision == "cell"
         self._facts, self._total = at["_facts"], at["_total"]
         # (label, the driver's column, its converter (None: as read), how None is treated)
@@ -106,7 +105,7 @@ class Shaper:
         grain = plan.spec.grain
         if grain:
             columns.append(("period_complete", at[grain],
-                            _completeness(plan.spec, self.usable, self._complete), "always"))
+                            _completeness(plan.spec, self.usable), "always"))
         # (no converter refers back to the shaper: a cycle would leave each request's shaper
         # to the garbage collector instead of freeing it at once)
         self._shape = _row_maker(columns, self._facts)
@@ -139,9 +138,11 @@ class Shaper:
             self.last = max(self.last or last, last)
 
 
-def _completeness(spec: QuerySpec, usable: frozenset[dt.date], known: dict[Any, bool]) -> Any:
-    """period_complete of a grain key: every month (year) of that period is usable."""
+def _completeness(spec: QuerySpec, usable: frozenset[dt.date]) -> Any:
+    """period_complete of a grain key: every month (year) of that period is usable (each key
+    worked out once per request)."""
     grain_periods = spec.dataset.time.grain_periods
+    known: dict[Any, bool] = {}
 
     def complete(key: Any) -> bool:
         found = known.get(key)
