@@ -80,10 +80,16 @@ class ShareRequest:
     part: list[tuple[str, str]]
 
     def url(self, path: str, measure: str) -> str:
-        items = [("measure", measure), *self.common]
-        items += [(f"part_{k}", v) for k, v in self.part]
-        items += [(f"base_{k}", v) for k, v in self.base]
-        return f"{path}?{urlencode(items, safe=',')}"
+        """The share request as written (a claim's live as long as its plan: each URL is
+        written once)."""
+        written: dict[tuple[str, str], str] = self.__dict__.setdefault("_urls", {})
+        url = written.get((path, measure))
+        if url is None:
+            items = [("measure", measure), *self.common]
+            items += [(f"part_{k}", v) for k, v in self.part]
+            items += [(f"base_{k}", v) for k, v in self.base]
+            url = written[(path, measure)] = f"{path}?{urlencode(items, safe=',')}"
+        return url
 
 
 def shares(*, catalog: Catalog, common: QuerySpec, base: Layer, parts: Sequence[Layer],
