@@ -47,7 +47,8 @@ def error_responses(method: str, path: str, operation: dict[str, Any]) -> dict[s
         out["429"] = _error("Too many requests from this client (BORDERSTATS_RATE_LIMIT).",
                             _RETRY_AFTER)
     if key not in NO_DATABASE:
-        out["503"] = _error("The database is unreachable or did not answer in time; retry "
+        out["503"] = _error("The database is unreachable or did not answer in time, or the "
+                            "server was too busy to take the request within its deadline; retry "
                             "after the Retry-After seconds.", _RETRY_AFTER)
     return out
 
