@@ -414,50 +414,117 @@ def test_a_request_made_in_process_runs_on_its_parents_turn(loaded_url):
         assert time.monotonic() - started < 2
 
 
+def _holding_the_turn(seconds: float, running: Any) -> Any:
+    """A stand-in for execute.run that keeps its turn for `seconds` even when the request
+    deadline cancels it (as a driver waits for the database to cancel a statement)."""
+    import asyncio
+
+    from app.query import execute
+
+    real_run = execute.run
+
+    async def slow_run(*args, **kwargs):
+        running.set()
+        loop = asyncio.get_running_loop()
+        until, cancelled = loop.time() + seconds, False
+        while (left := until - loop.time()) > 0:
+            try:
+                await asyncio.sleep(left)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        return await real_run(*args, **kwargs)
+
+    return slow_run
+
+
 def test_a_deadline_passed_in_the_queue_is_a_busy_503_not_an_outage(loaded_url):
-    """One turn, held by a slow request (its statement made to take 1.5 s) past a 0.5 s
-    deadline: the request queued behind it is answered 503 saying the server is busy (no outage
-    logged for it), and the turn is not lost: the next request is answered."""
+    """One turn, held for 1.5 s by a slow request, past a 0.5 s deadline. Behind it, a request
+    queued for the turn and a second one for the same URL waiting for the first one's answer:
+    both are answered 503 saying the server is busy (no outage counted for them; the slow one
+    is), and the turn is not lost: a later request is answered."""
     import asyncio
 
     from app.query import execute
 
     async def scenario() -> tuple[list[httpx.Response], int]:
         app = create_app(Settings(database_url=loaded_url, active_requests=1,
-                                  request_timeout_seconds=0.5, cache_entries=0,
+                                  request_timeout_seconds=0.5, cache_entries=64,
                                   version_ttl_seconds=60, log_level="WARNING"))
         real_run = execute.run
         running = asyncio.Event()
-
-        async def slow_run(*args, **kwargs):
-            running.set()  # it holds the one turn now
-            await asyncio.sleep(1.5)
-            return await real_run(*args, **kwargs)
-
         transport = httpx.ASGITransport(app=app)
         async with (app.router.lifespan_context(app),
                     httpx.AsyncClient(transport=transport, base_url="http://test") as client):
             assert (await client.get("/drugs")).status_code == 200
-            execute.run = slow_run
+            execute.run = _holding_the_turn(1.5, running)
             try:
                 slow = asyncio.ensure_future(client.get(DATA[0]))
-                await running.wait()
-                queued = await client.get("/drugs")
+                await running.wait()  # it holds the one turn now
+                queued, follower = await asyncio.gather(client.get(DATA[1]),
+                                                        client.get(DATA[1]))
                 first = await slow
             finally:
                 execute.run = real_run
-            after = await client.get("/drugs")
-        return [first, queued, after], app.state.outage_log.total
+            failures = app.state.outage_log.total  # (a statement answered ends the count)
+            after = await client.get(DATA[2])
+        return [first, queued, follower, after], failures
 
-    (first, queued, after), outage_failures = asyncio.run(scenario())
+    (first, queued, follower, after), outage_failures = asyncio.run(scenario())
     assert first.status_code == 503  # the slow one itself: no response within the deadline
     assert "database may be unreachable" in first.json()["error"]["message"]
-    assert queued.status_code == 503
-    assert queued.json()["error"]["message"] == ("the server is busy: no turn to answer within "
-                                                 "0.5 s; retry shortly")
-    assert queued.headers["retry-after"] == "5"
+    for busy in (queued, follower):
+        assert busy.status_code == 503
+        assert busy.json()["error"]["message"] == ("the server is busy: no turn to answer "
+                                                   "within 0.5 s; retry shortly")
+        assert busy.headers["retry-after"] == "5"
     assert after.status_code == 200
-    assert outage_failures == 1  # the slow request's, not the queued one's
+    assert outage_failures == 1  # the slow request's only
+
+
+def test_a_cite_does_not_wait_for_a_queued_request_of_the_url_it_cites(loaded_url, monkeypatch):
+    """One turn. /cite takes it; a plain GET of the very URL it will cite (pinned to the newest
+    release) arrives, starts computing that answer (others asking for it would wait for it) and
+    queues for the turn; then /cite asks for that URL in process. It must compute it on its own
+    turn, not wait for the queued request, which waits for /cite: both are answered."""
+    import asyncio
+
+    from app.api import deps
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        app = create_app(Settings(database_url=loaded_url, active_requests=1,
+                                  request_timeout_seconds=3, cache_entries=64,
+                                  version_ttl_seconds=60, log_level="WARNING"))
+        go, citing = asyncio.Event(), asyncio.Event()
+        real_catalog = deps.Context.catalog
+
+        async def held_catalog(self):
+            if self.request.url.path == "/cite" and not go.is_set():
+                citing.set()
+                await go.wait()
+            return await real_catalog(self)
+
+        monkeypatch.setattr(deps.Context, "catalog", held_catalog)
+        transport = httpx.ASGITransport(app=app)
+        async with (app.router.lifespan_context(app),
+                    httpx.AsyncClient(transport=transport, base_url="http://test") as client):
+            catalog = await app.state.catalogs.get()
+            url = f"/seizures?drug=fentanyl&fiscal_year=2021&as_of={catalog.newest_release}"
+            cite = asyncio.ensure_future(client.get("/cite", params={"url": url}))
+            await citing.wait()  # /cite holds the turn
+            plain = asyncio.ensure_future(client.get(url))
+            for _ in range(500):  # until the plain request is computing that answer, queued
+                await asyncio.sleep(0.01)  # (it reads the vintage's catalog first)
+                if app.state.responses.pending:
+                    break
+            assert app.state.responses.pending
+            go.set()
+            return await cite, await plain
+
+    cite, plain = asyncio.run(scenario())
+    assert cite.status_code == 200, cite.text[:300]
+    assert plain.status_code == 200, plain.text[:300]
 
 
 def test_downloads_read_slowly_leave_turns_for_other_requests(backend, loaded_url):

@@ -12,10 +12,13 @@ it streams at the client's pace, bounded by the download slots instead), so a sl
 holds one. A download gives its turn back before it waits for a download slot (`give_back`).
 Health checks (/healthz, /readyz) never wait: a busy worker is not an unhealthy one. A request
 made in process by a request that holds a turn (GET /cite answers the URL it cites) runs on its
-parent's turn: waiting behind its own parent would deadlock. Waiting counts toward the request
-deadline (RequestMiddleware), so a burst queues, and only a wait longer than the deadline is a
-503, which says the server was busy (`scope["state"]["waiting_turn"]`), not that the database
-is down.
+parent's turn while that turn is held: waiting behind its own parent would deadlock (and it
+does not wait for another request's copy of the same answer either: app.api.http_cache). Once
+the response has started, the turn is no longer held, so a request that merely inherits the
+context (the next request pipelined on the same connection starts from inside the last send)
+queues like any other. Waiting counts toward the request deadline (RequestMiddleware), so a
+burst queues, and only a wait longer than the deadline is a 503, which says the server was busy
+(`scope["state"]["waiting_behind"]`), not that the database is down.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EXEMPT = frozenset({"/healthz", "/readyz"})
-# True in the task of a request that holds (or held) a turn, and so in requests it makes in process
-_IN_TURN: ContextVar[bool] = ContextVar("borderstats_in_turn", default=False)
+# The turn of the request whose task this is (inherited by what it starts, in process or not)
+_TURN: ContextVar[_Turn | None] = ContextVar("borderstats_turn", default=None)
 
 
 class _Turn:
@@ -55,19 +58,19 @@ class Admission:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or self.limit <= 0 or scope["path"] in EXEMPT
-                or _IN_TURN.get()):
+                or holds_turn()):
             await self.app(scope, receive, send)
             return
         slots = self._slots_of_this_loop()
         state = scope.setdefault("state", {})
-        state["waiting_turn"] = True
+        state["waiting_behind"] = True
         try:
             await slots.acquire()  # FIFO; cancelled by the request deadline while waiting
         finally:
-            del state["waiting_turn"]
+            state.pop("waiting_behind", None)
         turn = _Turn(slots)
         state["turn"] = turn
-        in_turn = _IN_TURN.set(True)
+        in_turn = _TURN.set(turn)
 
         async def send_giving_back(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -78,13 +81,19 @@ class Admission:
             await self.app(scope, receive, send_giving_back)
         finally:
             turn.give_back()
-            _IN_TURN.reset(in_turn)
+            _TURN.reset(in_turn)
 
     def _slots_of_this_loop(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         if self._slots is None or self._loop is not loop:
             self._slots, self._loop = asyncio.Semaphore(self.limit), loop
         return self._slots
+
+
+def holds_turn() -> bool:
+    """Whether this task runs inside a request that holds its turn (a request made in process)."""
+    turn = _TURN.get()
+    return turn is not None and turn.held
 
 
 def give_back(request: Request) -> None:

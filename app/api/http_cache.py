@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.admission import holds_turn
+
 CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 # An answer as of a vintage (as_of=) never changes: its releases are loaded for good.
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -152,10 +154,16 @@ class HttpCache:
             return
         responses: ResponseCache = state.responses
         cached = responses.get(etag) if fmt == "json" else None
-        if cached is None and fmt == "json" and etag in responses.pending:
+        if cached is None and fmt == "json" and etag in responses.pending and not holds_turn():
             # Another request is computing this body: share its answer (None: it was not a 200
-            # that could be kept, so compute our own).
-            cached = await asyncio.shield(responses.pending[etag])
+            # that could be kept, so compute our own). Not a request made in process by one
+            # holding its turn: the other may be queued for that very turn.
+            waiting = scope.setdefault("state", {})
+            waiting["waiting_behind"] = True
+            try:
+                cached = await asyncio.shield(responses.pending[etag])
+            finally:
+                waiting.pop("waiting_behind", None)
         if cached is not None:
             if star:  # a current representation exists: "*" matches it
                 await _send_simple(send, 304, cache_headers(etag, immutable=immutable), b"")

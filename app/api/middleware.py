@@ -142,8 +142,9 @@ class _Exchange:
             return
         self.timed_out = True
         self.status = 503
-        if self.scope["state"].get("waiting_turn"):
-            # still queued behind other requests (app.api.admission): busy, not an outage
+        if self.scope["state"].get("waiting_behind"):
+            # still queued behind other requests (for a turn, app.api.admission, or for another
+            # request's answer, app.api.http_cache): busy, not an outage
             message = (f"the server is busy: no turn to answer within {timeout:g} s; retry "
                        "shortly")
         else:
