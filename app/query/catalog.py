@@ -101,10 +101,11 @@ class Memo(dict):
         self._weights: dict[tuple, int] = {}
 
     def __setitem__(self, key: tuple, value: Any) -> None:
+        weight = self._weight(key, value)  # first: a key it cannot weigh is not stored
         self.weight -= self._weights.pop(key, 0)
         super().pop(key, None)  # a key set again is the newest
         super().__setitem__(key, value)
-        weight = self._weights[key] = self._weight(key, value)
+        self._weights[key] = weight
         self.weight += weight
         while self.weight > self.capacity and len(self) > 1:
             oldest = next(iter(self))
@@ -119,7 +120,7 @@ class Memo(dict):
     def _refuse(self, *_args: Any, **_kwargs: Any) -> Any:
         raise TypeError("a catalog's memo changes only by item assignment or clear()")
 
-    __delitem__ = pop = popitem = setdefault = update = _refuse
+    __delitem__ = __ior__ = pop = popitem = setdefault = update = _refuse
 
     def _weight(self, key: tuple, value: Any) -> int:
         kind = self.WEIGHTS.get(key[0]) if key else None

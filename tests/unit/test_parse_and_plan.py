@@ -147,6 +147,7 @@ def test_the_memo_weighs_a_long_collection_by_its_length_and_refuses_other_chang
     memo[("requested", "a")] = tuple(range(10))  # set again: the newest, and lighter
     assert list(memo) == [("note", "b"), ("requested", "a")] and memo.weight == 2
     for change in (lambda: memo.pop(("note", "b")), lambda: memo.update({}),
+                   lambda: memo.__ior__({("x",): 1}), lambda: memo.popitem(),
                    lambda: memo.setdefault(("x",), 1), lambda: memo.__delitem__(("note", "b"))):
         with pytest.raises(TypeError):
             change()
