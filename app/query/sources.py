@@ -17,14 +17,12 @@ def wanted_values(spec: QuerySpec) -> dict[str, tuple]:
     """The filter values a family must carry (stored columns only: a derived dimension, such as
     a seizure's state, is checked through what it stands for). Worked out once per spec (it is
     immutable; a claim's specs live as long as its plan); callers only read it."""
-    found = spec.__dict__.get("_wanted")
-    if found is None:
-        found = {}
-        if spec.dataset.revision == "month":
-            stored = {d.name for d in spec.dataset.stored_dimensions}
-            found = {dim: f.values for dim, f in spec.filters.items() if dim in stored}
-        object.__setattr__(spec, "_wanted", found)
-    return found
+    def wanted() -> dict[str, tuple]:
+        if spec.dataset.revision != "month":
+            return {}
+        stored = {d.name for d in spec.dataset.stored_dimensions}
+        return {dim: f.values for dim, f in spec.filters.items() if dim in stored}
+    return spec.once("_wanted", wanted)
 
 
 def asked(spec: QuerySpec, dim: str, catalog: Catalog) -> set[Any] | None:

@@ -8,14 +8,16 @@ or a claim is a spec, and `to_url()` is the data request that reproduces it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from app.datasets import Dataset
 from app.datasets.time import Period
 from app.errors import InvalidParameter
+
+T = TypeVar("T")
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
@@ -100,16 +102,20 @@ class QuerySpec:
     def with_family(self, family: str | None) -> QuerySpec:
         return replace(self, family=family)
 
-    def single(self) -> QuerySpec:
-        """The request for one total figure: no grouping, no paging. The same object each time
-        (a spec is immutable), so what it works out once (its URL) is worked out once: a
-        claim's specs live as long as its plan."""
-        found = self.__dict__.get("_single")
+    def once(self, name: str, compute: Callable[[], T]) -> T:
+        """What this spec works out from itself, computed on first use and kept on it (a spec is
+        immutable; a claim's specs live as long as its plan, so theirs are kept that long)."""
+        found = self.__dict__.get(name)
         if found is None:
-            found = replace(self, group_by=(), grain=None, sort=(), limit=1, offset=0,
-                            grouped_as={})
-            object.__setattr__(self, "_single", found)
+            found = compute()
+            object.__setattr__(self, name, found)
         return found
+
+    def single(self) -> QuerySpec:
+        """The request for one total figure: no grouping, no paging. The same object each time,
+        so what it works out once (its URL) is worked out once."""
+        return self.once("_single", lambda: replace(self, group_by=(), grain=None, sort=(),
+                                                    limit=1, offset=0, grouped_as={}))
 
     def understood(self, catalog: Any) -> dict[str, Any]:
         """The filters as understood: values as users read them, the period, and the defaults a
@@ -135,12 +141,10 @@ class QuerySpec:
         return items
 
     def to_url(self) -> str:
-        url = self.__dict__.get("_url")  # worked out once: a spec is immutable
-        if url is None:
+        def url() -> str:
             items = self.params()
-            url = f"{self.dataset.path}?{urlencode(items, safe=',')}" if items else self.dataset.path
-            object.__setattr__(self, "_url", url)
-        return url
+            return f"{self.dataset.path}?{urlencode(items, safe=',')}" if items else self.dataset.path
+        return self.once("_url", url)
 
     def _ordered(self) -> list[tuple[str, Filter]]:
         order = {d.name: i for i, d in enumerate(self.dataset.dimensions)}
