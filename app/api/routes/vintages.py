@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import httpx
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
@@ -194,6 +193,8 @@ async def cite(params: Annotated[CiteParams, Query()], ctx: ContextDep) -> Respo
     asked = [(k, v) for k, v in pairs if k not in ("format", "bom")]
     # Answered in process as the same client (its rate-limit bucket, not a shared local one).
     peer = (request.client.host, request.client.port) if request.client else ("127.0.0.1", 0)
+    import httpx  # here, not at the top: importing it costs every process ~0.1 s (its CLI's click and rich)
+
     transport = httpx.ASGITransport(app=request.app, client=peer)
     async with httpx.AsyncClient(transport=transport, base_url=str(request.base_url)) as client:
         answer = await client.get(path, params=asked, headers={"accept": "application/json"})
