@@ -7,9 +7,22 @@ October N-1 through September N.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
+
+
+def month_text(day: dt.date) -> str:
+    """The "YYYY-MM" of a date: what f"{day:%Y-%m}" gives, without strftime (~7x faster; an
+    answer names months dozens of times)."""
+    return day.isoformat()[:7]
+
+
+def months_text(months: Sequence[dt.date]) -> str:
+    """"first..last" of a run of months ("YYYY-MM" alone for one, "no month" for none)."""
+    if not months:
+        return "no month"
+    return f"{month_text(months[0])}..{month_text(months[-1])}" if len(months) > 1 else month_text(months[0])
 
 
 def fiscal_year_of(month: dt.date) -> int:

@@ -4,12 +4,12 @@ partly in the data, the same months of each are compared."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.compare.figures import Figure, Step
 from app.compare.shares import check_measure
 from app.errors import UnsupportedCombination
+from app.periods import month_text
 from app.query.catalog import Catalog
 from app.query.execute import FigureRequest
 from app.query.sources import choose_family
@@ -34,8 +34,8 @@ class Change:
 
     @property
     def months_compared(self) -> dict[str, list[str]]:
-        return {"before": [f"{m:%Y-%m}" for m in self.before.months],
-                "after": [f"{m:%Y-%m}" for m in self.after.months]}
+        return {"before": [month_text(m) for m in self.before.months],
+                "after": [month_text(m) for m in self.after.months]}
 
 
 def change(*, catalog: Catalog, before: QuerySpec, after: QuerySpec, measure: str,
@@ -102,7 +102,7 @@ def _families(catalog: Catalog, before: QuerySpec, after: QuerySpec) -> list[str
     """Families to try, in order: both periods from one family, the first covering both wholly."""
     dataset = before.dataset
     if (len(dataset.families) <= 1 or before.family
-            or not any(r.dataset == dataset.name for r in catalog.releases)):
+            or dataset.name not in catalog.loaded_datasets):
         return [before.family]
     preferred = [choose_family(spec, catalog).key for spec in (before, after)]
     usable = []
@@ -127,11 +127,6 @@ def _months_text(figure: Figure, *, count: bool = True) -> str:
     if not figure.months:
         return "no month"
     first, last = figure.months[0], figure.months[-1]
-    span = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}..{last:%Y-%m}"
+    span = month_text(first) if first == last else f"{month_text(first)}..{month_text(last)}"
     return f"{span}, {len(figure.months)} month(s)" if count else span
 
-
-def spans_text(months: Sequence[dt.date]) -> str:
-    if not months:
-        return "no month"
-    return f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}" if len(months) > 1 else f"{months[0]:%Y-%m}"

@@ -100,7 +100,7 @@ def _settled(value: Any) -> Step[Any]:
 
 
 def has_releases(catalog: Catalog, dataset: str) -> bool:
-    return any(r.dataset == dataset for r in catalog.releases)
+    return dataset in catalog.loaded_datasets
 
 
 async def compute(conn: AsyncConnection, catalog: Catalog, steps: Sequence[Step[Any]]) -> list[Any]:

@@ -7,10 +7,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from app.compare.change import spans_text
 from app.compare.figures import Step, combine
 from app.compare.shares import Layer, Share, ShareRequest, ratio, shares
 from app.errors import InvalidParameter
+from app.periods import months_text
 from app.query.catalog import Catalog
 from app.query.spec import QuerySpec
 
@@ -63,8 +63,8 @@ def seizures_vs_encounters(*, catalog: Catalog, groups: list[str], seized: Query
                 common = sorted(set(have_s) & set(have_e))
                 if common:
                     note = (f"compared the {len(common)} month(s) both datasets have in the period "
-                            f"({spans_text(common)}): seizures cover {spans_text(have_s)}, "
-                            f"encounters {spans_text(have_e)}")
+                            f"({months_text(common)}): seizures cover {months_text(have_s)}, "
+                            f"encounters {months_text(have_e)}")
                     return round_of(common, note)
             return [_compare(g, s, e, period_note)
                     for g, s, e in zip(groups, by_seizure, by_encounter, strict=True)]
@@ -84,8 +84,8 @@ def _compare(group: str, by_seizure: Share, by_encounter: Share,
              period_note: str | None) -> GroupComparison:
     if set(by_seizure.denominator.months) != set(by_encounter.denominator.months):
         note = ("seizures and encounters have no month of the period in common (seizures: "
-                f"{spans_text(by_seizure.denominator.months)}; encounters: "
-                f"{spans_text(by_encounter.denominator.months)}): nothing to compare")
+                f"{months_text(by_seizure.denominator.months)}; encounters: "
+                f"{months_text(by_encounter.denominator.months)}): nothing to compare")
         return GroupComparison(states=group, seizures=_nothing(by_seizure, note),
                                encounters=_nothing(by_encounter, note), ratio=None, note=note)
     quotient = ratio(by_seizure.value, by_encounter.value)

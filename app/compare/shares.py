@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from app.compare.figures import Figure, Step
 from app.errors import InvalidParameter, UnsupportedCombination
+from app.periods import months_text
 from app.query.catalog import Catalog
 from app.query.execute import FigureRequest
 from app.query.sources import choose_family
@@ -182,7 +183,7 @@ def _like_for_like(catalog: Catalog, denominator: QuerySpec, plans: list[_PartPl
             base, numerator = next(rest), next(rest)
             members = [next(rest) for _ in plan.members]
             first = done[index].numerator.months
-            note = (f"the part is published for {_span(first)} only: the base is counted over "
+            note = (f"the part is published for {months_text(first)} only: the base is counted over "
                     f"the same {len(months)} month(s)")
             out[index] = _share(catalog, path, measure, plan, numerator, base, members,
                                 written[index] if written else None, note)
@@ -247,7 +248,7 @@ def _members(catalog: Catalog, numerator: QuerySpec, part: Layer) -> list[QueryS
 def _one_family(catalog: Catalog, denominator: QuerySpec, numerators: list[QuerySpec]) -> str | None:
     """The one family that answers every part and the base (encounters have several)."""
     dataset = denominator.dataset
-    if len(dataset.families) <= 1 or not any(r.dataset == dataset.name for r in catalog.releases):
+    if len(dataset.families) <= 1 or dataset.name not in catalog.loaded_datasets:
         return None
     union: dict[str, Filter] = {}
     for spec in numerators:
@@ -277,8 +278,3 @@ def check_measure(dataset, measure: str, *, additive: bool) -> None:
         raise InvalidParameter("measure", measure, f"measure {measure!r} {reason} for "
                                f"{dataset.name}", names)
 
-
-def _span(months: Sequence[dt.date]) -> str:
-    if not months:
-        return "no month"
-    return f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}" if len(months) > 1 else f"{months[0]:%Y-%m}"

@@ -17,6 +17,7 @@ from sqlalchemy import Integer, cast, extract
 
 from app import periods
 from app.errors import InvalidParameter
+from app.periods import month_text
 
 YEAR_RANGE = (1900, 2100)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -200,7 +201,7 @@ class MonthlyTime(TimeAxis):
         if grain == "month":
             if isinstance(value, str):
                 value = dt.date.fromisoformat(value[:10])
-            return f"{value:%Y-%m}"
+            return month_text(value)
         if grain == "quarter":
             return f"{value // 10}-Q{value % 10}"
         if grain == "fiscal_quarter":
@@ -214,11 +215,11 @@ class MonthlyTime(TimeAxis):
         if period.calendar_years:
             out["calendar_year"] = list(period.calendar_years)
         if period.months:
-            out["month"] = [f"{m:%Y-%m}" for m in period.months]
+            out["month"] = [month_text(m) for m in period.months]
         if period.start:
-            out["from"] = f"{period.start:%Y-%m}"
+            out["from"] = month_text(period.start)
         if period.end:
-            out["to"] = f"{period.end:%Y-%m}"
+            out["to"] = month_text(period.end)
         return out
 
 

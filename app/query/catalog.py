@@ -169,6 +169,7 @@ class Catalog:
         self.area_by_id = {a.id: a for a in self.areas}
         self.drug_by_id = {d.id: d for d in self.drugs}
         self.release_by_id = {r.id: r for r in self.releases}
+        self.loaded_datasets = frozenset(r.dataset for r in self.releases)
         # Built once per data version, not per request: every spelling users may type -> id.
         self.area_spellings = spelling_index((a.id, (a.slug, a.name, *a.aliases)) for a in self.areas)
         self.drug_spellings = spelling_index(

@@ -11,6 +11,7 @@ from typing import Any
 
 from app import periods
 from app.datasets import Family
+from app.periods import month_text
 from app.query.build import Plan, remember
 from app.query.catalog import Catalog, ReleaseInfo
 from app.query.sources import describe_value, requested_periods, wanted_values
@@ -29,7 +30,7 @@ class Summed:
     def document(self) -> dict[str, Any]:
         if self.unit == "year":
             return {"first_year": self.first.year, "last_year": self.last.year, "years": self.count}
-        return {"first_month": f"{self.first:%Y-%m}", "last_month": f"{self.last:%Y-%m}",
+        return {"first_month": month_text(self.first), "last_month": month_text(self.last),
                 "months": self.count}
 
 
@@ -216,7 +217,7 @@ def finish(shaper: Shaper, rows: list[dict[str, Any]], raw_rows: Iterable[Sequen
     spec, family = plan.spec, plan.family
     dataset = spec.dataset
     coverage_months = catalog.current.get(family.key, {})
-    covered = sorted(coverage_months)
+    covered = catalog.months_of((family.key,))  # sorted once per data version, not per answer
     requested = requested_periods(spec, catalog, family)
     if dataset.revision == "month":
         if shaper.has_data:
@@ -276,8 +277,8 @@ def caveats(result: QueryResult, catalog: Catalog) -> list[str]:
         notes.extend(_carrying_notes(spec, family, catalog, result.requested))
     summed = result.summed
     if monthly and not spec.period.is_bounded() and summed is not None:
-        notes.append(f"No period was given: the figures add up {summed.first:%Y-%m}.."
-                     f"{summed.last:%Y-%m} ({summed.count} months), every month {family.key} "
+        notes.append(f"No period was given: the figures add up {month_text(summed.first)}.."
+                     f"{month_text(summed.last)} ({summed.count} months), every month {family.key} "
                      "covers.")
     if monthly:
         notes.extend(_partial_year_note(spec, family, catalog))
@@ -310,7 +311,7 @@ def _partial_year_note(spec: QuerySpec, family: Family, catalog: Catalog) -> tup
             partial = [m for m in covered if periods.fiscal_year_of(m) == partial_fy]
             if not spec.period.is_bounded() or any(spec.period.contains(m) for m in partial):
                 found = (f"FY{partial_fy} is partial in {family.key}: data run through "
-                         f"{last:%Y-%m} ({len(partial)} of its 12 months).",)
+                         f"{month_text(last)} ({len(partial)} of its 12 months).",)
         remember(catalog, key, found)
     return found
 
@@ -362,4 +363,4 @@ def spans(months: list[dt.date]) -> str:
             runs[-1].append(month)
         else:
             runs.append([month])
-    return ", ".join(f"{r[0]:%Y-%m}..{r[-1]:%Y-%m}" for r in runs)
+    return ", ".join(f"{month_text(r[0])}..{month_text(r[-1])}" for r in runs)

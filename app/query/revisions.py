@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.datasets import Dataset, Measure
+from app.periods import month_text
 from app.query.catalog import Catalog, ReleaseInfo
 from app.query.spec import QuerySpec
 from app.query.vintage import rank_key
@@ -122,7 +123,7 @@ def _period(dataset: Dataset, value: Any) -> Any:
     if dataset.time.unit == "year":
         return int(value)
     day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-    return f"{day:%Y-%m}"
+    return month_text(day)
 
 
 def columns(dataset: Dataset) -> list[str]:

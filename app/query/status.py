@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import SyncState
 from app.paths import seed_json
+from app.periods import month_text
 from app.query.catalog import Catalog
 
 
@@ -76,7 +77,7 @@ def family_status(catalog: Catalog, cadences: dict[str, Cadence], states: dict[s
         every = state.cadence if state else (cadence.cadence if cadence else None)
         days = state.cadence_days if state else (cadence.cadence_days if cadence else None)
         through = (None if last is None else
-                   str(last.period_end.year) if grain == "year" else f"{last.period_end:%Y-%m}")
+                   str(last.period_end.year) if grain == "year" else month_text(last.period_end))
         dataset = (newest.dataset if newest else state.dataset if state
                    else cadence.dataset if cadence else None)
         rows.append({

@@ -12,6 +12,7 @@ from app.datasets import DATASETS, GRAIN_DESCRIPTIONS
 from app.datasets.values import Context
 from app.errors import InvalidParameter
 from app.models import SeizureEvent
+from app.periods import month_text
 from app.query.catalog import Catalog, PortInfo
 from app.query.parse import resolve_filters, split_list
 from app.render.meta import release_summary
@@ -85,7 +86,7 @@ def datasets(catalog: Catalog) -> list[dict[str, Any]]:
                                    else None),
                 "exact": family.exact, "caveat": family.caveat,
                 "loaded": bool(months),
-                "coverage": {"first_month": f"{months[0]:%Y-%m}", "last_month": f"{months[-1]:%Y-%m}",
+                "coverage": {"first_month": month_text(months[0]), "last_month": month_text(months[-1]),
                              "months": len(months)} if months else None,
                 "values": _family_values(catalog, dataset, family.key, sorted(family.dimensions)),
                 "catch_all": _catch_all(catalog, family.key),

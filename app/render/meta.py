@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.datasets.time import GRAIN_DESCRIPTIONS
+from app.periods import month_text
 from app.query.catalog import Catalog, ReleaseInfo
 from app.query.result import QueryResult
 
@@ -26,7 +27,7 @@ def release_summary(release: ReleaseInfo) -> dict[str, Any]:
 
 
 def release_period(release: ReleaseInfo, value: Any) -> str:
-    return str(value.year) if release.grain == "year" else f"{value:%Y-%m}"
+    return str(value.year) if release.grain == "year" else month_text(value)
 
 
 def version_meta(catalog: Catalog, permalink: str | None) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def data_meta(result: QueryResult, catalog: Catalog, *, next_url: str | None,
         if dataset.time.unit == "year":
             meta["coverage"] = {"first_year": first.year, "last_year": last.year}
         else:
-            meta["coverage"] = {"first_month": f"{first:%Y-%m}", "last_month": f"{last:%Y-%m}"}
+            meta["coverage"] = {"first_month": month_text(first), "last_month": month_text(last)}
     else:
         meta["coverage"] = None
     # The months (years) the figures actually add up: the request's, as far as the data go.

@@ -18,6 +18,15 @@ def test_fiscal_year_n_runs_october_to_september():
     assert len(periods.fiscal_year_months(2021)) == 12
 
 
+def test_month_text_is_strftimes_year_and_month_for_every_month_and_a_run_names_its_ends():
+    months = list(periods.span(D(1990, 1, 1), D(2035, 12, 1)))
+    assert [periods.month_text(m) for m in months] == [m.strftime("%Y-%m") for m in months]
+    assert periods.month_text(dt.datetime(2024, 2, 29, 23, 59)) == "2024-02"
+    assert periods.months_text([]) == "no month"
+    assert periods.months_text([D(2021, 3, 1)]) == "2021-03"
+    assert periods.months_text([D(2020, 10, 1), D(2020, 11, 1), D(2021, 9, 1)]) == "2020-10..2021-09"
+
+
 def test_grain_keys_cover_their_months():
     assert periods.grain_months("fiscal_quarter", 20221) == (D(2021, 10, 1), D(2021, 11, 1),
                                                              D(2021, 12, 1))

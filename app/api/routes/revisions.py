@@ -20,6 +20,7 @@ from app.api.params import (
 from app.api.schemas.vintages import RevisionsDocument
 from app.datasets import DATASETS
 from app.errors import InvalidParameter
+from app.periods import month_text
 from app.query import revisions as history
 from app.query.parse import resolve_filters
 from app.query.spec import MAX_LIMIT
@@ -117,5 +118,5 @@ def _release(text: str | None, dataset: str, catalog: Any) -> int | None:
 
 
 def _period(dataset: Any, period: Any) -> Any:
-    return period.year if dataset.time.unit == "year" else f"{period:%Y-%m}"
+    return period.year if dataset.time.unit == "year" else month_text(period)
 
