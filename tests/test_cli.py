@@ -266,3 +266,38 @@ def test_serve_with_no_configuration_migrates_seeds_and_answers(
     assert "seeded an empty database" in stderr
     if backend == "sqlite":
         assert (tmp_path / ".borderstats" / "borderstats.db").is_file()
+
+
+FULL_COLLECTIONS_DURING_IMPORT = """
+import gc, sys
+gc.set_threshold(*(int(x) for x in sys.argv[1:]))
+before = gc.get_stats()[2]["collections"]
+import app.ingest.snapshot, app.ops.migrate, app.main
+print(gc.get_stats()[2]["collections"] - before)
+"""
+
+
+def test_a_command_starts_with_thresholds_under_which_importing_the_app_makes_no_full_collection(
+        monkeypatch):
+    """The collector walks every object on a full collection; importing the app with CPython's
+    defaults runs such walks over a heap that is all live. `main` sets the startup thresholds
+    before any command, under which the same imports make none."""
+    import gc
+
+    from app.ops import cli as cli_module
+
+    def imports_with(thresholds: tuple[int, ...]) -> int:
+        done = subprocess.run([sys.executable, "-c", FULL_COLLECTIONS_DURING_IMPORT,
+                               *map(str, thresholds)], capture_output=True, text=True, check=True)
+        return int(done.stdout)
+
+    assert imports_with((700, 10, 10)) > 0
+    assert imports_with(cli_module.STARTUP_GC_THRESHOLDS) == 0
+    seen: list[tuple[int, ...]] = []
+    monkeypatch.setattr(cli_module, "cli", lambda: seen.append(gc.get_threshold()))
+    original = gc.get_threshold()
+    try:
+        cli_module.main()
+    finally:
+        gc.set_threshold(*original)
+    assert seen == [cli_module.STARTUP_GC_THRESHOLDS]
