@@ -183,6 +183,7 @@ def sync(
             if every is None:
                 raise typer.Exit(code)
             typer.echo(f"next sync in {every:g} s")
+            gc.collect()  # idle until the next pass: free a pass's cycles now (see main())
             time.sleep(every)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
