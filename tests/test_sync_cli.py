@@ -172,3 +172,28 @@ def test_sync_every_keeps_running_after_a_failed_pass(agency, database_url, data
     assert lines[3].startswith("cbp-sw-encounters: sbo-encounters-fy19-fy22.csv: new release 1, ")
     assert lines[4].startswith("1 source(s), 0 failed, in ") and lines[5] == "next sync in 1 s"
     assert lines[6].startswith("cbp-sw-encounters: sbo-encounters-fy19-fy22.csv: already loaded")
+
+
+def test_sync_every_collects_garbage_while_it_waits_between_passes(invoke, monkeypatch, tmp_path,
+                                                                   agency):
+    """Commands run with high collector thresholds (app.ops.cli.main): the loop frees a pass's
+    cycles before it sleeps, so a long-running sync does not hold them until a rare full pass."""
+    import gc
+
+    from app.ops import cli as cli_module
+
+    events: list[str] = []
+    monkeypatch.setattr(cli_module, "_sync_pass", lambda *a, **k: events.append("pass") or 0)
+    monkeypatch.setattr(gc, "collect", lambda *a: events.append("collect") or 0)
+
+    def sleep(seconds: float) -> None:
+        events.append("sleep")
+        if events.count("sleep") == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module.time, "sleep", sleep)
+    manifest = local_manifest(agency, tmp_path, ["cbp-sw-encounters"])
+    monkeypatch.setenv("BORDERSTATS_SYNC_MANIFEST", str(manifest))
+    result = invoke(["--every", "5", "--manifest", str(manifest)], database_url=None)
+    assert result.exit_code == 0, result.output
+    assert events == ["pass", "collect", "sleep", "pass", "collect", "sleep"]
