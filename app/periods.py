@@ -13,8 +13,8 @@ from typing import Any
 
 
 def month_text(day: dt.date) -> str:
-    """The "YYYY-MM" of a date: what f"{day:%Y-%m}" gives, without strftime (~7x faster; an
-    answer names months dozens of times)."""
+    """The "YYYY-MM" of a date (f"{day:%Y-%m}" for years 1000-9999, and the year always has four
+    digits), without strftime: ~7x faster, and an answer names months dozens of times."""
     return day.isoformat()[:7]
 
 

@@ -193,7 +193,6 @@ def test_sync_every_collects_garbage_while_it_waits_between_passes(invoke, monke
 
     monkeypatch.setattr(cli_module.time, "sleep", sleep)
     manifest = local_manifest(agency, tmp_path, ["cbp-sw-encounters"])
-    monkeypatch.setenv("BORDERSTATS_SYNC_MANIFEST", str(manifest))
     result = invoke(["--every", "5", "--manifest", str(manifest)], database_url=None)
     assert result.exit_code == 0, result.output
     assert events == ["pass", "collect", "sleep", "pass", "collect", "sleep"]

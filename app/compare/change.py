@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from app.compare.figures import Figure, Step
 from app.compare.shares import check_measure
 from app.errors import UnsupportedCombination
-from app.periods import month_text
+from app.periods import month_text, months_text
 from app.query.catalog import Catalog
 from app.query.execute import FigureRequest
 from app.query.sources import choose_family
@@ -124,9 +124,6 @@ def aligned_months(first: Figure, second: Figure) -> list[tuple[dt.date, dt.date
 
 
 def _months_text(figure: Figure, *, count: bool = True) -> str:
-    if not figure.months:
-        return "no month"
-    first, last = figure.months[0], figure.months[-1]
-    span = month_text(first) if first == last else f"{month_text(first)}..{month_text(last)}"
-    return f"{span}, {len(figure.months)} month(s)" if count else span
+    span = months_text(figure.months)
+    return f"{span}, {len(figure.months)} month(s)" if count and figure.months else span
 

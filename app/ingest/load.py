@@ -32,6 +32,7 @@ from app.ingest.parsers import OUTPUT_COLUMNS
 from app.ingest.reader import ParsedFile, read_file
 from app.ingest.resolve import with_area_and_drug_ids
 from app.models import DataVersion, Release
+from app.periods import month_text
 from app.reference.seed import ReferenceIndex, ensure_reference, reference_index, seed_json
 
 __all__ = ["FACTS", "LoadResult", "bulk_insert", "bump_data_version", "ingest_paths",
@@ -83,7 +84,7 @@ class LoadResult:
     def period_label(self) -> str:
         if self.grain == "year":
             return f"{self.period_start.year}-{self.period_end.year}"
-        return f"{self.period_start:%Y-%m}..{self.period_end:%Y-%m}"
+        return f"{month_text(self.period_start)}..{month_text(self.period_end)}"
 
     def summary(self) -> str:
         unit = "years" if self.grain == "year" else "months"

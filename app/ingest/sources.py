@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from app.ingest.formats import FORMATS
+from app.periods import month_text
 
 MONTHS = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
@@ -54,8 +55,8 @@ class Link:
         return (self.period_end, self.folder or dt.date.min)
 
     def describe(self) -> str:
-        folder = f", folder {self.folder:%Y-%m}" if self.folder else ""
-        return f"{self.file_name} (through {self.period_end:%Y-%m}{folder})"
+        folder = f", folder {month_text(self.folder)}" if self.folder else ""
+        return f"{self.file_name} (through {month_text(self.period_end)}{folder})"
 
 
 def default_manifest_path() -> Path:

@@ -27,6 +27,7 @@ from app.ingest.load import LoadResult, ingest_paths
 from app.ingest.sources import Link, Source, newest_link, page_hrefs
 from app.ingest.sync_state import read_states, record_outcomes
 from app.models import Release, SyncState
+from app.periods import month_text
 
 
 @dataclass
@@ -153,7 +154,7 @@ class _Check:
         if dry_run:
             how = "conditional GET, same file as the last sync" if file_validators else "new link"
             return SourceOutcome(source, "planned", f"would download {link.url} ({how}; "
-                                 f"through {link.period_end:%Y-%m})", link=link)
+                                 f"through {month_text(link.period_end)})", link=link)
         folder = self.work / source.family
         folder.mkdir(parents=True, exist_ok=True)
         fetched = download(self.client, link.url, folder / _safe_name(link.file_name), self.policy,

@@ -217,7 +217,7 @@ def finish(shaper: Shaper, rows: list[dict[str, Any]], raw_rows: Iterable[Sequen
     spec, family = plan.spec, plan.family
     dataset = spec.dataset
     coverage_months = catalog.current.get(family.key, {})
-    covered = catalog.months_of((family.key,))  # sorted once per data version, not per answer
+    covered = catalog.coverage(family.key)  # sorted once per data version, not per answer
     requested = requested_periods(spec, catalog, family)
     if dataset.revision == "month":
         if shaper.has_data:

@@ -15,7 +15,7 @@ from app.models import SeizureEvent
 from app.periods import month_text
 from app.query.catalog import Catalog, PortInfo
 from app.query.parse import resolve_filters, split_list
-from app.render.meta import release_summary
+from app.render.meta import release_period, release_summary
 from app.vocabulary import slugify
 
 
@@ -47,7 +47,6 @@ def releases(catalog: Catalog, dataset: str | None) -> list[dict[str, Any]]:
         if dataset and release.dataset != dataset:
             continue
         periods = catalog.revisions.get(release.id, [])
-        fmt = "%Y" if release.grain == "year" else "%Y-%m"
         row = release_summary(release)
         row.update({
             "dataset": release.dataset,
@@ -59,8 +58,10 @@ def releases(catalog: Catalog, dataset: str | None) -> list[dict[str, Any]]:
             "periods_revised": release.periods_revised,
             "periods_unchanged": release.periods_unchanged,
             "periods_superseded": release.periods_superseded,
-            "revised_periods": [p.strftime(fmt) for p, s in periods if s == "revised"],
-            "superseded_periods": [p.strftime(fmt) for p, s in periods if s == "superseded"],
+            "revised_periods": [release_period(release, p) for p, s in periods
+                                if s == "revised"],
+            "superseded_periods": [release_period(release, p) for p, s in periods
+                                   if s == "superseded"],
             "current_periods": catalog.current_counts.get(release.id, 0),
         })
         rows.append(row)
