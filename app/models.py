@@ -17,7 +17,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
+    select,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -49,6 +52,12 @@ class Release(Base):
     periods_superseded: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (CheckConstraint("grain IN ('month', 'year')", name="grain"),)
+
+
+def database_is_empty(engine: Engine) -> bool:
+    """Whether no release is loaded (an empty database is seeded from the snapshot)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(Release)).scalar_one() == 0
 
 
 class ReleasePeriod(Base):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from conftest import cli_env
 from typer.testing import CliRunner
 
 from app.config import get_settings
@@ -266,6 +267,34 @@ def test_serve_with_no_configuration_migrates_seeds_and_answers(
     assert "seeded an empty database" in stderr
     if backend == "sqlite":
         assert (tmp_path / ".borderstats" / "borderstats.db").is_file()
+
+
+PREPARE_FOR_SERVE = """
+import sys
+from app.ops.cli import _prepare_database
+_prepare_database(seed=True)
+print(",".join(m for m in ("app.ingest.snapshot", "polars") if m in sys.modules))
+"""
+
+
+def test_serve_imports_the_snapshot_loader_only_to_seed_an_empty_database(
+        loaded_url: str, database_factory, tmp_path: Path) -> None:
+    """With one worker the serving process is the one that prepared the database: on a database
+    that holds releases (a restart) it must not carry the loader and polars for nothing."""
+
+    def prepare(url: str) -> str:
+        done = subprocess.run([sys.executable, "-c", PREPARE_FOR_SERVE], env=cli_env(url),
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert prepare(loaded_url) == ""
+    empty = database_factory.new(migrated=False)
+    assert prepare(empty) == "app.ingest.snapshot,polars"
+    from app.models import database_is_empty
+
+    engine = database_factory.engine(empty)
+    assert not database_is_empty(engine)
 
 
 FULL_COLLECTIONS_DURING_IMPORT = """

@@ -192,11 +192,6 @@ def read_manifest(snapshot_dir: Path) -> dict:
     return manifest
 
 
-def database_is_empty(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(Release)).scalar_one() == 0
-
-
 def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
     """Fill an empty, migrated database from the snapshot, in one transaction."""
     manifest = read_manifest(snapshot_dir)
