@@ -423,7 +423,7 @@ def _prepare_database(*, seed: bool) -> None:
 
     The loader (and polars with it) is imported only when there is something to load: a server
     started again on its database, the usual start, never holds it (with one worker, the
-    serving process is this one: ~25 MB of RSS and ~0.3 s of start saved)."""
+    serving process is this one: ~25 MB of RSS and ~0.2 s of start saved)."""
     from app.models import database_is_empty
     from app.ops.migrate import upgrade
 
