@@ -14,9 +14,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
 from sqlalchemy import select
-from sync_server import Agency, failing, local_manifest, redirect, slow
+from sync_server import Agency, AgencyServer, failing, local_manifest, redirect, slow
 from werkzeug import Response
 
 from app.ingest.fetch import FetchPolicy
@@ -57,7 +56,7 @@ def sw_cells(path: Path) -> dict[dt.date, dict[tuple, int]]:
 
 @pytest.fixture
 def agency():
-    server = HTTPServer(threaded=True)  # threaded: a slow answer does not hold up the next request
+    server = AgencyServer(threaded=True)  # threaded: a slow answer does not hold up the next request
     server.start()
     yield Agency(server)
     server.clear()

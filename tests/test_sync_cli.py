@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import borderstats_command
-from pytest_httpserver import HTTPServer
-from sync_server import SHIPPED_MANIFEST, Agency, local_manifest
+from sync_server import SHIPPED_MANIFEST, Agency, AgencyServer, local_manifest
 from typer.testing import CliRunner
 
 from app.config import get_settings
@@ -25,7 +24,7 @@ SW_PAGE, SEIZURE_PAGE = "/document/cbp-sw-encounters", "/document/cbp-seizures"
 
 @pytest.fixture
 def agency():
-    server = HTTPServer(threaded=True)
+    server = AgencyServer(threaded=True)
     server.start()
     yield Agency(server)
     server.clear()
