@@ -30,6 +30,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,10 @@ class PostgresServer:
             conn.execute(text("SELECT 1"))
         self.created: list[str] = []
         self.template: str | None = None
+        # The next migrated database, being cloned in the background while a test runs: cloning
+        # waits on the server's disk (~0.3 s here), ~25 s of the suite when tests waited for it.
+        self._spares = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spare-database")
+        self._spare: tuple[str, Future[None]] | None = None
 
     def url(self, name: str) -> str:
         return self.base.set(database=name).render_as_string(hide_password=False)
@@ -107,11 +112,22 @@ class PostgresServer:
                 upgrade(engine)
             finally:
                 engine.dispose()
-        name = self._new_name("bs_test_")
-        template = f' TEMPLATE "{self.template}"' if migrated else ""
-        self._execute(f'CREATE DATABASE "{name}"{template}')
-        self.created.append(name)
+        if not migrated:
+            name = self._new_name("bs_test_")
+            self.created.append(name)
+            self._execute(f'CREATE DATABASE "{name}"')
+            return self.url(name)
+        name, cloned = self._spare or self._clone()
+        cloned.result()
+        self._spare = self._clone()
         return self.url(name)
+
+    def _clone(self) -> tuple[str, Future[None]]:
+        """Start cloning the migrated template into a new database (dropped by `close`)."""
+        name = self._new_name("bs_test_")
+        self.created.append(name)
+        return name, self._spares.submit(
+            self._execute, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
 
     def drop(self, url: str) -> None:
         name = make_url(url).database
@@ -120,6 +136,7 @@ class PostgresServer:
             self.created.remove(name)
 
     def close(self) -> None:
+        self._spares.shutdown(wait=True)
         for name in reversed(list(self.created)):
             self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.created.clear()
