@@ -98,6 +98,7 @@ class PostgresServer:
         # waits on the server's disk (~0.3 s here), ~25 s of the suite when tests waited for it.
         self._spares = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spare-database")
         self._spare: tuple[str, Future[None]] | None = None
+        self.loaded: SharedLoaded | None = None
 
     def url(self, name: str) -> str:
         return self.base.set(database=name).render_as_string(hide_password=False)
@@ -137,6 +138,14 @@ class PostgresServer:
 
     def close(self) -> None:
         self._spares.shutdown(wait=True)
+        loaded, self.loaded = self.loaded, None
+        try:
+            if loaded is not None:
+                loaded.finish(self)
+        finally:
+            self._drop_all()
+
+    def _drop_all(self) -> None:
         for name in reversed(list(self.created)):
             self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.created.clear()
@@ -157,6 +166,7 @@ class SqliteFiles:
     def __init__(self, root: Path):
         self.root = root
         self.template: Path | None = None
+        self.loaded: SharedLoaded | None = None
 
     def create(self, *, migrated: bool = True) -> str:
         path = self.root / f"bs_test_{uuid.uuid4().hex[:12]}.db"
@@ -182,7 +192,12 @@ class SqliteFiles:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        loaded, self.loaded = self.loaded, None
+        try:
+            if loaded is not None:
+                loaded.finish(self)
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -228,14 +243,19 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def _databases(backend: str, request: pytest.FixtureRequest,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer | SqliteFiles]:
-    if backend == "postgres":
-        yield request.getfixturevalue("postgres_server")
-        return
+def _sqlite_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteFiles]:
     files = SqliteFiles(tmp_path_factory.mktemp("sqlite-dbs"))
     yield files
     files.close()
+
+
+@pytest.fixture(scope="session")
+def _databases(backend: str, request: pytest.FixtureRequest) -> PostgresServer | SqliteFiles:
+    """The backend's maker of databases. Each lives as long as the test process: pytest tears a
+    parametrized session fixture down whenever the order of tests switches backend (dozens of
+    times a process under xdist), so what must survive a switch (templates, the shared loaded
+    database) is kept by fixtures that do not depend on `backend`."""
+    return request.getfixturevalue("postgres_server" if backend == "postgres" else "_sqlite_files")
 
 
 class DatabaseFactory:
@@ -307,30 +327,46 @@ def data_files(data_dir: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def loaded_url(backend: str, _databases, data_files: list[Path]) -> Iterator[str]:
-    """A database holding every official file, ingested by the real ingest. Shared: READ-ONLY."""
-    from app.ingest.load import ingest_paths
+def loaded_url(backend: str, _databases: PostgresServer | SqliteFiles,
+               data_files: list[Path]) -> str:
+    """A database holding every official file, ingested by the real ingest. Shared: READ-ONLY.
+    Made once per test process and backend; checked unchanged when the process ends."""
+    if _databases.loaded is None:
+        _databases.loaded = SharedLoaded(_databases, backend, data_files)
+    return _databases.loaded.url
 
-    url = _databases.create()
-    engine = engine_for(url)
-    try:
-        ingest_paths(engine, [str(p) for p in data_files])
-        before = database_state(engine)
-        roles = _select_only_role(engine) if read_role_requested() and backend == "postgres" else None
-    finally:
-        engine.dispose()
-    yield make_url(url).set(username=roles[0]).render_as_string(hide_password=False) if roles else url
-    engine = engine_for(url)
-    try:
-        after = database_state(engine)
-    finally:
-        engine.dispose()
-    _databases.drop(url)
-    if roles:
-        with _databases.admin.connect() as conn:
-            for role in roles:
-                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
-    assert after == before, "a test wrote to the shared read-only loaded_url database"
+
+class SharedLoaded:
+    """The loaded database of one backend, shared read-only by every test of a process."""
+
+    def __init__(self, maker: PostgresServer | SqliteFiles, backend: str, data_files: list[Path]):
+        from app.ingest.load import ingest_paths
+
+        self.owner_url = maker.create()
+        engine = engine_for(self.owner_url)
+        try:
+            ingest_paths(engine, [str(p) for p in data_files])
+            self.before = database_state(engine)
+            self.roles = (_select_only_role(engine)
+                          if read_role_requested() and backend == "postgres" else None)
+        finally:
+            engine.dispose()
+        self.url = (make_url(self.owner_url).set(username=self.roles[0])
+                    .render_as_string(hide_password=False) if self.roles else self.owner_url)
+
+    def finish(self, maker: PostgresServer | SqliteFiles) -> None:
+        """Drop it (and its roles), then fail if a test wrote to it."""
+        engine = engine_for(self.owner_url)
+        try:
+            after = database_state(engine)
+        finally:
+            engine.dispose()
+        maker.drop(self.owner_url)
+        if self.roles:
+            with maker.admin.connect() as conn:
+                for role in self.roles:
+                    conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        assert after == self.before, "a test wrote to the shared read-only loaded_url database"
 
 
 def read_role_requested() -> bool:
