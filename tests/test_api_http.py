@@ -422,6 +422,25 @@ def test_other_questions_do_not_empty_what_the_catalog_remembers(loaded_url):
         assert catalog.memo[key] is plan
 
 
+def test_claims_prepare_their_batch_once_and_a_posted_claim_leaves_none(loaded_url):
+    """GET /claims prepares its batch of figures (plans, SQL, shapers) once per data version and
+    answers again from the same batch, with the same figures; a claim posted to /claims/verify
+    is new each time and leaves no batch behind (a memo filling with batches never asked again
+    would push out what is)."""
+    with h.api_client(loaded_url, cache_entries=0, version_ttl_seconds=60) as client:
+        first = h.get_json(client, "/claims")["data"]
+        catalog = client.app.state.catalogs._catalog
+        batches = {key: value for key, value in catalog.memo.items() if key[0] == "batch"}
+        assert len(batches) == 1
+        assert h.get_json(client, "/claims")["data"] == first
+        for _ in range(2):
+            assert client.post("/claims/verify", json=VERIFY).status_code == 200
+        assert catalog is client.app.state.catalogs._catalog
+        now = {key: value for key, value in catalog.memo.items() if key[0] == "batch"}
+        assert now.keys() == batches.keys()
+        assert all(now[key] is batches[key] for key in batches)
+
+
 # --- the event loop: no request hops to a thread, and the collector runs rarely while serving ----
 
 def test_no_operation_hands_work_to_a_thread(loaded_url, monkeypatch):

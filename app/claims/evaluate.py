@@ -63,7 +63,8 @@ async def evaluate_claims(*, conn: AsyncConnection, catalog: Catalog, claims: li
     the registry's (they live as long as the process), so their plans are made once per data
     version; a posted claim is planned afresh each time."""
     return await compute(conn, catalog, [_planned(catalog, c) if registered
-                                         else plan_claim(catalog=catalog, claim=c) for c in claims])
+                                         else plan_claim(catalog=catalog, claim=c) for c in claims],
+                         reuse=registered)
 
 
 def _planned(catalog: Catalog, claim: ClaimSpec) -> Step[ClaimResult]:

@@ -103,14 +103,19 @@ def has_releases(catalog: Catalog, dataset: str) -> bool:
     return dataset in catalog.loaded_datasets
 
 
-async def compute(conn: AsyncConnection, catalog: Catalog, steps: Sequence[Step[Any]]) -> list[Any]:
-    """Run steps to their results: one statement per round for every pending step's figures."""
+async def compute(conn: AsyncConnection, catalog: Catalog, steps: Sequence[Step[Any]], *,
+                  reuse: bool = False) -> list[Any]:
+    """Run steps to their results: one statement per round for every pending step's figures.
+    `reuse`: the steps are kept for this data version (a registered claim's), so the first
+    round's batch is prepared once (later rounds' steps are made anew each time)."""
     results: list[Any] = [None] * len(steps)
     pending = list(enumerate(steps))
+    first = True
     while pending:
         loaded = [r for _, step in pending for r in step.requests
                   if has_releases(catalog, r.spec.dataset.name)]
-        computed = iter(await figures(conn, loaded, catalog))
+        computed = iter(await figures(conn, loaded, catalog, reuse=reuse and first))
+        first = False
         following = []
         for index, step in pending:
             values = [figure_of(next(computed), r.measure, catalog)

@@ -86,13 +86,14 @@ class ReleaseInfo:
 class Memo(dict):
     """What a catalog remembers for its data version, bounded against a crawl of distinct
     questions: the oldest entries go first once the entries' weight passes `capacity`. A plan
-    (key "plan": a SQL statement and its shapes, ~70 kB of Python objects) or a batch's SQL
-    ("figures") weighs 16; a collection (months, dates) 1 per 512 items it holds, at least 1;
-    anything else (a note) 1. So at most 128 plans (~9 MB) are kept, or 2,048 small entries.
+    (key "plan": a SQL statement and its shapes, ~70 kB of Python objects), a batch's SQL
+    ("figures") or a batch kept for reuse ("batch") weighs 16; a collection (months, dates) 1
+    per 512 items it holds, at least 1; anything else (a note) 1. So at most 128 plans (~9 MB)
+    are kept, or 2,048 small entries.
     (It was 128 entries of any kind, emptied when full: /claims alone remembers ~130 things, so
     it emptied the memo for every request.) Only item assignment and clear() change it."""
 
-    WEIGHTS: ClassVar[dict[str, int]] = {"plan": 16, "figures": 16}
+    WEIGHTS: ClassVar[dict[str, int]] = {"plan": 16, "figures": 16, "batch": 16}
 
     def __init__(self, capacity: int = 2048) -> None:
         super().__init__()

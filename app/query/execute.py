@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.query.build import build, figure_plan, figure_select, question_key, remember
+from app.query.build import Plan, build, figure_plan, figure_select, question_key, remember
 from app.query.catalog import Catalog
 from app.query.result import QueryResult, Shaper, finish
 from app.query.sources import choose_family
@@ -70,12 +70,50 @@ class FigureRequest:
     measure: str
 
 
-async def figures(conn: AsyncConnection, requests: Sequence[FigureRequest],
-                  catalog: Catalog) -> list[QueryResult]:
+async def figures(conn: AsyncConnection, requests: Sequence[FigureRequest], catalog: Catalog,
+                  *, reuse: bool = False) -> list[QueryResult]:
     """Compute many total figures in one statement (UNION ALL), each from its own family and
-    rollup; a result per request, in order."""
+    rollup; a result per request, in order. `reuse`: the same request objects will be asked
+    again in this data version (a registered claim's), so what does not depend on the rows (the
+    plans, the SQL, the shapers) is kept for them."""
     if not requests:
         return []
+    batch = _batch(requests, catalog, conn.dialect, reuse)
+    executed = await conn.exec_driver_sql(batch.sql)
+    if batch.shapers is None:
+        # A figure's row read as a one-row answer: (index, value, bookkeeping..., total).
+        columns = [*executed.keys(), "_total"]
+        batch.shapers = [
+            Shaper.for_plan(plan, catalog, [plan.measures[0] if i == 1 else c
+                                            for i, c in enumerate(columns)])
+            for plan in batch.plans]
+    by_index = {row[0]: (*row, 1) for row in executed.all()}
+    out = []
+    for index, compiled in enumerate(batch.shapers):
+        raw = by_index[index]
+        shaper = compiled.fresh()
+        out.append(finish(shaper, [shaper.row(raw)], [raw]))
+    return out
+
+
+@dataclass
+class _Batch:
+    """A batch of figures ready to run: each one's plan, the SQL, and once it ran each one's
+    shaper (compiled, no row seen). Holds its requests: a memo entry is keyed by their ids."""
+
+    requests: tuple[FigureRequest, ...]
+    plans: list[Plan]
+    sql: str
+    shapers: list[Shaper] | None = None
+
+
+def _batch(requests: Sequence[FigureRequest], catalog: Catalog, dialect: Any,
+           reuse: bool) -> _Batch:
+    key = ("batch", dialect.name, tuple(map(id, requests)))
+    if reuse:
+        found = catalog.memo.get(key)
+        if found is not None and all(a is b for a, b in zip(found.requests, requests, strict=True)):
+            return found
     plans, keys = [], []
     for request in requests:
         spec = request.spec.single()
@@ -84,23 +122,13 @@ async def figures(conn: AsyncConnection, requests: Sequence[FigureRequest],
         keys.append((question_key(spec, family), request.measure))
     # The same batch (a claim, a comparison) is built and rendered to SQL once per data version:
     # a batch is long, and binding its parameters anew each time costs more than running it.
-    key = ("figures", conn.dialect.name, tuple(keys))
-    sql = catalog.memo.get(key)
+    sql_key = ("figures", dialect.name, tuple(keys))
+    sql = catalog.memo.get(sql_key)
     if sql is None:
         selects = [figure_select(plan.spec, plan.family, catalog, plan.measures[0], index)
                    for index, plan in enumerate(plans)]
         statement = selects[0] if len(selects) == 1 else union_all(*selects)
-        sql = remember(catalog, key, str(statement.compile(
-            dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
-    executed = await conn.exec_driver_sql(sql)
-    # A figure's row read as a one-row answer: (index, value, bookkeeping..., total).
-    columns = [*executed.keys(), "_total"]
-    columns[1] = None  # the value column takes the measure's name per figure
-    by_index = {row[0]: (*row, 1) for row in executed.all()}
-    out = []
-    for index, plan in enumerate(plans):
-        raw = by_index[index]
-        named = [plan.measures[0] if c is None else c for c in columns]
-        shaper = Shaper.for_plan(plan, catalog, named)
-        out.append(finish(shaper, [shaper.row(raw)], [raw]))
-    return out
+        sql = remember(catalog, sql_key, str(statement.compile(
+            dialect=dialect, compile_kwargs={"literal_binds": True})))
+    batch = _Batch(tuple(requests), plans, sql)
+    return remember(catalog, key, batch) if reuse else batch

@@ -111,6 +111,13 @@ class Shaper:
         # to the garbage collector instead of freeing it at once)
         self._shape = _row_maker(columns, self._facts)
 
+    def fresh(self) -> Shaper:
+        """A shaper compiled as this one that has seen no row yet (a reused batch's figures)."""
+        new = Shaper(self.plan, self.catalog, self.usable, self.positions)
+        new._cells, new._facts, new._total = self._cells, self._facts, self._total
+        new._shape = self._shape
+        return new
+
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
         """One row as responses write it (a download, row by row)."""
         return self.rows([raw])[0]
