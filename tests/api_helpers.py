@@ -76,7 +76,7 @@ class ContractClient(TestClient):
         return response
 
 
-_CONTRACTS: dict[str, Contract] = {}
+_CONTRACTS: dict[tuple, Contract] = {}
 
 
 def contract_of(app: Any) -> Contract:

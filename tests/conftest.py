@@ -105,20 +105,23 @@ class PostgresServer:
 
     def create(self, *, migrated: bool = True) -> str:
         if migrated and self.template is None:
-            self.template = self._new_name("bs_tpl_")
-            self._execute(f'CREATE DATABASE "{self.template}"')
-            self.created.append(self.template)
-            engine = make_sync_engine(database_urls(self.url(self.template)))
+            template = self._new_name("bs_tpl_")
+            self.created.append(template)
+            self._execute(f'CREATE DATABASE "{template}"')
+            engine = make_sync_engine(database_urls(self.url(template)))
             try:
                 upgrade(engine)
             finally:
                 engine.dispose()
+            self.template = template  # only once migrated: never clone a half-migrated one
         if not migrated:
             name = self._new_name("bs_test_")
             self.created.append(name)
             self._execute(f'CREATE DATABASE "{name}"')
             return self.url(name)
-        name, cloned = self._spare or self._clone()
+        # Taken before waiting: a clone that failed is not handed out again by the next call.
+        spare, self._spare = self._spare, None
+        name, cloned = spare or self._clone()
         cloned.result()
         self._spare = self._clone()
         return self.url(name)
@@ -200,11 +203,15 @@ class SqliteFiles:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: one test process more than cores (pyproject caps it at 4). Tests often wait (on
-    the database's disk, a subprocess's sleep, the browser), and a spare process keeps the cores
-    busy meanwhile: on 2 cores, 188-194 s with 2 processes, 168-171 s with 3 or 4."""
-    return (os.cpu_count() or 1) + 1
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: one test process more than the cores this process may use (pyproject caps it at
+    4). Tests often wait (on the database's disk, a subprocess's sleep, the browser), and a spare
+    process keeps the cores busy meanwhile: on 2 cores, 188-200 s with 2 processes, 168-183 s with
+    3 (three runs each). PYTEST_XDIST_AUTO_NUM_WORKERS, when set, decides instead (None: xdist's
+    own rule reads it)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return len(os.sched_getaffinity(0)) + 1
 
 
 @pytest.hookimpl(wrapper=True)
@@ -362,17 +369,21 @@ class SharedLoaded:
                     .render_as_string(hide_password=False) if self.roles else self.owner_url)
 
     def finish(self, maker: PostgresServer | SqliteFiles) -> None:
-        """Drop it (and its roles), then fail if a test wrote to it."""
-        engine = engine_for(self.owner_url)
+        """Drop it (and its roles, which outlive a database), then fail if a test wrote to it.
+        Checked once, when the process ends: a write shows as an error of that process's last
+        test, whichever file it is in (look for the tests that wrote through loaded_url)."""
         try:
-            after = database_state(engine)
+            engine = engine_for(self.owner_url)
+            try:
+                after = database_state(engine)
+            finally:
+                engine.dispose()
+            maker.drop(self.owner_url)
         finally:
-            engine.dispose()
-        maker.drop(self.owner_url)
-        if self.roles:
-            with maker.admin.connect() as conn:
-                for role in self.roles:
-                    conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+            if self.roles:
+                with maker.admin.connect() as conn:
+                    for role in self.roles:
+                        conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         assert after == self.before, "a test wrote to the shared read-only loaded_url database"
 
 

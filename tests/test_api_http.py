@@ -439,6 +439,11 @@ def test_claims_prepare_their_batch_once_and_a_posted_claim_leaves_none(loaded_u
         now = {key: value for key, value in catalog.memo.items() if key[0] == "batch"}
         assert now.keys() == batches.keys()
         assert all(now[key] is batches[key] for key in batches)
+        # Each request shaped its rows with fresh shapers: the kept ones never saw a row.
+        (batch,) = batches.values()
+        assert batch.shapers and all(
+            s.total == 0 and not s.has_data and not s.releases and s.first is None
+            and s.last is None for s in batch.shapers)
 
 
 # --- the event loop: no request hops to a thread, and the collector runs rarely while serving ----
