@@ -7,11 +7,13 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import polars as pl
 import pytest
 from sqlalchemy import func, insert, inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from app.ingest import snapshot
@@ -239,6 +241,68 @@ def test_a_row_naming_a_missing_area_cannot_get_past_the_recreated_keys(empty_en
     check(empty_engine)
     with empty_engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Seizure)) == 0
+
+
+def test_seed_load_checks_every_foreign_key_of_the_rows_it_wrote(fresh_snapshot, backend,
+                                                                 empty_engine, db_state, monkeypatch):
+    """A row naming an area that does not exist fails the whole load and leaves the empty
+    database: on Postgres when the load adds its keys back, on SQLite (keys off while it loads)
+    by the one-pass key check before the commit."""
+    made = snapshot._facts
+
+    def one_bad_area(dataset, *args):
+        facts = made(dataset, *args)
+        if dataset != "seizures":
+            return facts
+        return facts.with_columns(
+            pl.when(pl.int_range(pl.len()) == 0).then(999_999).otherwise(pl.col("area_id"))
+            .alias("area_id"))
+
+    monkeypatch.setattr(snapshot, "_facts", one_bad_area)
+    before = db_state(empty_engine)
+    if backend == "sqlite":
+        with pytest.raises(snapshot.SnapshotError, match=r"names a missing area row"):
+            snapshot.load(empty_engine, fresh_snapshot)
+    else:
+        with pytest.raises(IntegrityError, match=r"(?i)foreign key"):
+            snapshot.load(empty_engine, fresh_snapshot)
+    assert db_state(empty_engine) == before
+
+
+def test_seed_load_on_sqlite_gives_its_connection_back_in_wal_with_keys_on(fresh_snapshot, backend,
+                                                                          empty_engine):
+    """SQLite's load runs with its keys off and a rollback journal; the connection it used goes
+    back to the pool as every other: write-ahead log, foreign keys enforced."""
+    if backend != "sqlite":
+        pytest.skip("journal modes and per-connection foreign keys are SQLite's")
+    snapshot.load(empty_engine, fresh_snapshot)
+    assert empty_engine.pool.checkedin() == 1  # the one connection the load used
+    with empty_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+
+
+def test_seed_load_on_sqlite_beside_an_open_reader_loads_in_wal(fresh_snapshot, backend,
+                                                                database_url, empty_engine):
+    """Another connection reading the file keeps the journal from changing: the load goes on in
+    write-ahead-log mode (the reader keeps its snapshot) and fills the database all the same."""
+    if backend != "sqlite":
+        pytest.skip("journal modes are SQLite's")
+    reader = sqlite3.connect(make_url(database_url).database)
+    try:
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM release").fetchone() == (0,)
+        snapshot.load(empty_engine, fresh_snapshot)
+        assert reader.execute("SELECT count(*) FROM release").fetchone() == (0,)
+    finally:
+        reader.rollback()
+        reader.close()
+    manifest = json.loads((fresh_snapshot / "manifest.json").read_text(encoding="utf-8"))
+    with empty_engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Release)) == len(manifest["releases"])
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
 FACT_AND_ROLLUP_TABLES = ("seizure", "seizure_rollup", "encounter", "encounter_rollup",
