@@ -233,13 +233,14 @@ def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
 @contextmanager
 def _sqlite_bulk_mode(conn: Connection) -> Iterator[bool]:
     """On SQLite, fill the empty database with its foreign keys off and a rollback journal, as
-    Postgres' load drops its keys: 0.61 -> 0.51 s for the shipped snapshot. Each row's key
-    lookups go, and every key is checked in one pass before the commit (`_check_keys`); the rows
-    are written once instead of to the write-ahead log and then again at its checkpoint. The
-    journal keeps the load atomic and durable as before (synchronous stays FULL): a crash rolls
-    back to the empty database. If another connection has the file open the journal cannot
-    change, and the load runs in WAL mode. Both settings are restored on the connection after
-    the transaction (it goes back to the pool). Yields whether the keys are off."""
+    Postgres' load drops its keys: 0.62-0.65 -> 0.53-0.55 s for the shipped snapshot
+    (bench/serve_startup.py). Each row's key lookups go, and every key is checked in one pass
+    before the commit (`_check_keys`); the rows are written once instead of to the write-ahead
+    log and then again at its checkpoint. The journal keeps the load atomic and durable as
+    before (synchronous stays FULL): a crash rolls back to the empty database. If another
+    connection has the file open the journal cannot change, and the load runs in WAL mode. Both
+    settings are restored on the connection after the transaction (it goes back to the pool).
+    Yields whether the keys are off."""
     if conn.dialect.name != "sqlite":
         yield False
         return

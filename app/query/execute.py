@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, union_all
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.query.build import Plan, build, figure_plan, figure_select, question_key, remember
@@ -91,7 +92,7 @@ async def figures(conn: AsyncConnection, requests: Sequence[FigureRequest], cata
     out = []
     for index, compiled in enumerate(batch.shapers):
         raw = by_index[index]
-        shaper = compiled.fresh()
+        shaper = compiled.fresh() if reuse else compiled  # a kept shaper never sees a row
         out.append(finish(shaper, [shaper.row(raw)], [raw]))
     return out
 
@@ -107,7 +108,7 @@ class _Batch:
     shapers: list[Shaper] | None = None
 
 
-def _batch(requests: Sequence[FigureRequest], catalog: Catalog, dialect: Any,
+def _batch(requests: Sequence[FigureRequest], catalog: Catalog, dialect: Dialect,
            reuse: bool) -> _Batch:
     key = ("batch", dialect.name, tuple(map(id, requests)))
     if reuse:
