@@ -261,8 +261,13 @@ def test_seed_load_checks_every_foreign_key_of_the_rows_it_wrote(fresh_snapshot,
     monkeypatch.setattr(snapshot, "_facts", one_bad_area)
     before = db_state(empty_engine)
     if backend == "sqlite":
-        with pytest.raises(snapshot.SnapshotError, match=r"names a missing area row"):
+        with pytest.raises(snapshot.SnapshotError,
+                           match=r"^seizure\w* row \d+, as loaded from the snapshot, names a "
+                                 r"missing area row"):
             snapshot.load(empty_engine, fresh_snapshot)
+        with empty_engine.connect() as conn:  # the connection's settings restored after a failure
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     else:
         with pytest.raises(IntegrityError, match=r"(?i)foreign key"):
             snapshot.load(empty_engine, fresh_snapshot)
@@ -270,16 +275,28 @@ def test_seed_load_checks_every_foreign_key_of_the_rows_it_wrote(fresh_snapshot,
 
 
 def test_seed_load_on_sqlite_gives_its_connection_back_in_wal_with_keys_on(fresh_snapshot, backend,
-                                                                          empty_engine):
-    """SQLite's load runs with its keys off and a rollback journal; the connection it used goes
-    back to the pool as every other: write-ahead log, foreign keys enforced."""
+                                                                          empty_engine, monkeypatch):
+    """SQLite's load runs with its keys off and a rollback journal (synchronous EXTRA: the
+    journal's deletion is the commit); the connection it used goes back to the pool as every
+    other: write-ahead log, foreign keys enforced, synchronous FULL."""
     if backend != "sqlite":
         pytest.skip("journal modes and per-connection foreign keys are SQLite's")
+    during: list[tuple] = []
+    check_keys = snapshot._check_keys
+
+    def watched(conn):
+        during.append(tuple(conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                            for name in ("journal_mode", "foreign_keys", "synchronous")))
+        check_keys(conn)
+
+    monkeypatch.setattr(snapshot, "_check_keys", watched)
     snapshot.load(empty_engine, fresh_snapshot)
+    assert during == [("delete", 0, 3)]  # loaded with a rollback journal, keys off, EXTRA syncs
     assert empty_engine.pool.checkedin() == 1  # the one connection the load used
     with empty_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
 
 

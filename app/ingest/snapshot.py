@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,8 @@ from app.ingest.options import IngestOptions
 from app.models import Area, AreaState, Drug, Release, ReleasePeriod, State
 from app.ops.migrate import upgrade
 from app.reference.seed import ensure_reference
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -236,16 +239,18 @@ def _sqlite_bulk_mode(conn: Connection) -> Iterator[bool]:
     Postgres' load drops its keys: 0.62-0.65 -> 0.53-0.55 s for the shipped snapshot
     (bench/serve_startup.py). Each row's key lookups go, and every key is checked in one pass
     before the commit (`_check_keys`); the rows are written once instead of to the write-ahead
-    log and then again at its checkpoint. The journal keeps the load atomic and durable as
-    before (synchronous stays FULL): a crash rolls back to the empty database. If another
-    connection has the file open the journal cannot change, and the load runs in WAL mode. Both
-    settings are restored on the connection after the transaction (it goes back to the pool).
+    log and then again at its checkpoint. The journal keeps the load atomic: a crash or a kill
+    rolls back to the empty database. `synchronous=EXTRA` while it runs keeps the commit durable
+    as in WAL mode (the journal's deletion, which commits, is synced too). If another connection
+    has the file open the journal cannot change, and the load runs in WAL mode. The settings are
+    restored on the connection after the transaction (it goes back to the pool).
     Yields whether the keys are off."""
     if conn.dialect.name != "sqlite":
         yield False
         return
     raw = conn.connection.driver_connection  # outside SQLAlchemy's transaction: none is open
     raw.execute("PRAGMA foreign_keys=OFF")
+    synchronous = raw.execute("PRAGMA synchronous").fetchone()[0]
     waits = raw.execute("PRAGMA busy_timeout").fetchone()[0]
     raw.execute("PRAGMA busy_timeout=0")  # another connection open: WAL at once, not a wait
     try:
@@ -254,16 +259,22 @@ def _sqlite_bulk_mode(conn: Connection) -> Iterator[bool]:
         journal = "wal"
     finally:
         raw.execute(f"PRAGMA busy_timeout={int(waits)}")
+    if journal != "wal":
+        raw.execute("PRAGMA synchronous=EXTRA")
     try:
         yield True
     finally:
         try:
             if journal != "wal":
                 raw.execute("PRAGMA journal_mode=WAL")
+                raw.execute(f"PRAGMA synchronous={int(synchronous)}")
             raw.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.OperationalError:
-            # A reader came meanwhile (WAL cannot be set back while it reads): this connection
-            # leaves the pool; each new one sets WAL and the keys on again (app.db).
+        except sqlite3.Error as exc:
+            # A reader holding the file longer than the busy timeout (WAL cannot be set back
+            # while it reads): this connection leaves the pool; each new one sets WAL and the keys
+            # on again (app.db) once that reader is done. The load itself is settled by now.
+            log.warning("seed load: could not restore the connection's settings (%s); "
+                        "dropping it from the pool", exc)
             conn.invalidate()
 
 
@@ -272,8 +283,8 @@ def _check_keys(conn: Connection) -> None:
     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
     if broken is not None:
         table, rowid, parent, _ = broken
-        raise SnapshotError(f"the snapshot's row {rowid} of {table} names a missing {parent} row; "
-                            "nothing was loaded")
+        raise SnapshotError(f"{table} row {rowid}, as loaded from the snapshot, names a missing "
+                            f"{parent} row; nothing was loaded")
 
 
 def _facts(dataset: str, frame: pl.DataFrame, release_ids: list[int], areas: dict[str, int],
