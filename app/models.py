@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -57,7 +57,12 @@ class Release(Base):
 def database_is_empty(engine: Engine) -> bool:
     """Whether no release is loaded (an empty database is seeded from the snapshot)."""
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(Release)).scalar_one() == 0
+        return not holds_releases(conn)
+
+
+def holds_releases(conn: Connection) -> bool:
+    """Whether any release is loaded, read on `conn` (inside its transaction, if one is open)."""
+    return conn.execute(select(func.count()).select_from(Release)).scalar_one() > 0
 
 
 class ReleasePeriod(Base):

@@ -68,8 +68,9 @@ def drop_checks(conn: Connection) -> list[Check]:
     advice for populating a database). An index built once is cheaper than one kept up row by
     row, and a foreign key added back checks the whole table in one pass instead of by a trigger
     per row: the same check in the same transaction, so a row naming a missing release, area or
-    drug still fails it and nothing is written. SQLite cannot drop a constraint; its checks are
-    cheap.
+    drug still fails it and nothing is written. SQLite cannot drop a constraint: `seed load`
+    turns the connection's keys off before its transaction and checks them all in one pass
+    before the commit (app.ingest.snapshot); an ingest keeps them on.
 
     Only for a database that holds nothing yet, and only if no one is reading it. On Postgres,
     dropping a foreign key also locks the table it names (release, area, drug), and a reader

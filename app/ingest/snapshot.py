@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from app.datasets import DATASETS
 from app.db import database_urls, make_sync_engine
@@ -31,7 +31,7 @@ from app.ingest.bulk import insert_frame
 from app.ingest.exact import with_parts
 from app.ingest.load import FACTS, bump_data_version, ingest_paths, lock_for_writing
 from app.ingest.options import IngestOptions
-from app.models import Area, AreaState, Drug, Release, ReleasePeriod, State
+from app.models import Area, AreaState, Drug, Release, ReleasePeriod, State, holds_releases
 from app.ops.migrate import upgrade
 from app.reference.seed import ensure_reference
 
@@ -210,7 +210,7 @@ def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
         size += len(data)
     with engine.connect() as conn, _sqlite_bulk_mode(conn) as keys_off, conn.begin():
         lock_for_writing(conn)
-        if conn.execute(select(func.count()).select_from(Release)).scalar_one():
+        if holds_releases(conn):
             raise SnapshotError("the database already holds releases; seed load fills only an empty one")
         ensure_reference(conn)
         _add_missing_references(conn, manifest)
