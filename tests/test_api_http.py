@@ -480,3 +480,38 @@ def test_serving_collects_garbage_less_often_and_restores_the_thresholds(loaded_
         assert gc.get_threshold() == (555, 7, 7)
     finally:
         gc.set_threshold(*original)
+
+
+def test_valid_data_requests_skip_fastapis_parameter_solving_and_invalid_ones_get_its_422(
+        loaded_url, monkeypatch):
+    """app/api/direct.py: a data request whose parameters parse is answered without FastAPI's
+    dependency solving; one that does not is FastAPI's, with its documented 422."""
+    import fastapi.routing
+
+    from app.api.direct import ParamReader
+
+    solved: list[str] = []
+    reads: list[bool] = []
+    real_solve, real_read = fastapi.routing.solve_dependencies, ParamReader.read
+
+    async def counted_solve(*args, **kwargs):
+        solved.append(kwargs["request"].url.path)
+        return await real_solve(*args, **kwargs)
+
+    def counted_read(self, query):
+        found = real_read(self, query)
+        reads.append(found is not None)
+        return found
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted_solve)
+    monkeypatch.setattr(ParamReader, "read", counted_read)
+    with h.api_client(loaded_url, cache_entries=0) as client:
+        for path, query in [("/seizures", "drug=fentanyl&group_by=area,fiscal_year"),
+                            ("/encounters", "group_by=sector,month&fiscal_year=2022"),
+                            ("/overdose-deaths", "group_by=year&format=csv")]:
+            assert client.get(f"{path}?{query}").status_code == 200
+        assert (solved, reads) == ([], [True, True, True])
+        bad = client.get("/seizures?drug=fentanyl&limit=0")
+        assert bad.status_code == 422
+        assert bad.json()["error"]["parameter"] == "limit"
+        assert (solved, reads) == (["/seizures"], [True, True, True, False])

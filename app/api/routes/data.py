@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import ContextDep
+from app.api.direct import DirectRoute
 from app.api.examples import example_responses
 from app.api.params import DATA_MODELS
 from app.api.schemas.data import DATA_DOCUMENTS
 from app.api.services import data_document
 from app.render.formats import render
 
-router = APIRouter(tags=["data"])
+router = APIRouter(tags=["data"], route_class=DirectRoute)
 SeizureParams = DATA_MODELS["seizures"]
 EncounterParams = DATA_MODELS["encounters"]
 DeathParams = DATA_MODELS["overdose_deaths"]

@@ -1,0 +1,87 @@
+"""The data endpoints' direct route (app/api/direct.py) reads query parameters exactly as FastAPI
+does: for every parameter of every dataset's endpoint, alone, repeated, with bad values and
+beside every other parameter, the model it reads equals FastAPI's, and where FastAPI finds an
+error the reader gives the request back (FastAPI then answers it with its own 422)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from fastapi.dependencies.utils import request_params_to_args
+from starlette.datastructures import QueryParams
+
+from app.api.direct import DirectRoute
+from app.api.params import DATA_MODELS
+from app.api.routes import data
+
+ROUTES = {route.path: route for route in data.router.routes if isinstance(route, DirectRoute)}
+
+# Values of each kind a client sends: plain, comma list, blank, number-like, out of range,
+# a format and a flag, words that are no number, a date, a month.
+VALUES = ["fentanyl", "a,b", "", "7", "0", "-1", "5000000", "1e3", "csv", "xml", "true",
+          "maybe", "2021", "FY2021", "2021-10", "2024-02-30", " 12 ", "Tucson", "-quantity_lbs"]
+
+
+def _aliases(route: DirectRoute) -> list[str]:
+    model = route.get_route_handler().reader.model  # type: ignore[attr-defined]
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _check(route: DirectRoute, query: str) -> bool:
+    """The reader agrees with FastAPI on this query string; True when FastAPI accepts it."""
+    reader = route.get_route_handler().reader  # type: ignore[attr-defined]
+    received = QueryParams(query)
+    values, errors = request_params_to_args(route.dependant.query_params, received)
+    ours = reader.read(received)
+    # A name that is no parameter's alias (unknown, or a field's own name: from_) is FastAPI's to
+    # read; the reader reads every other query string.
+    names = {info.alias or name for name, info in reader.model.model_fields.items()}
+    foreign = not set(received.keys()) <= names
+    assert (reader.values(received) is None) == foreign, query
+    if errors or foreign:
+        assert ours is None, (query, errors)
+        return not errors
+    theirs = values["params"]
+    assert ours is not None, query
+    assert type(ours) is type(theirs), query
+    assert ours.model_dump() == theirs.model_dump(), query
+    assert ours.model_fields_set == theirs.model_fields_set, query
+    return True
+
+
+def test_every_data_endpoint_has_a_direct_route():
+    assert sorted(ROUTES) == ["/encounters", "/overdose-deaths", "/seizures"]
+    models = {route.get_route_handler().reader.model for route in ROUTES.values()}
+    assert models == set(DATA_MODELS.values())
+
+
+@pytest.mark.parametrize("path", ["/encounters", "/overdose-deaths", "/seizures"])
+def test_each_parameter_alone_repeated_and_misnamed(path):
+    route = ROUTES[path]
+    accepted = rejected = 0
+    assert _check(route, "")
+    for alias in _aliases(route):
+        for value in VALUES:
+            for query in (f"{alias}={value}", f"{alias}={value}&{alias}=2022",
+                          f"{alias}=2022&{alias}={value}", f"{alias.upper()}={value}",
+                          f"{alias}_={value}", f"{alias}_={value}&{alias}_=2022", f"{alias}"):
+                if _check(route, query):
+                    accepted += 1
+                else:
+                    rejected += 1
+    # both outcomes occur for every endpoint: the check compares models, and gives back errors
+    assert accepted > 100 and rejected > 100
+
+
+@pytest.mark.parametrize("path", ["/encounters", "/overdose-deaths", "/seizures"])
+def test_every_pair_of_parameters(path):
+    route = ROUTES[path]
+    aliases = _aliases(route)
+    for first, second in itertools.combinations(aliases, 2):
+        for a, b in (("2021", "10"), ("fentanyl", "csv"), ("a,b", "true")):
+            _check(route, f"{first}={a}&{second}={b}")
+            _check(route, f"{second}={b}&{first}={a}&{first}={b}")
+    # the same parameter under the field's name beside its alias (from_ and from)
+    _check(route, "from_=2021-01&from=2021-02")
+    _check(route, "from_=2021-01&unknown=1")
