@@ -401,6 +401,14 @@ def test_every_page_of_a_question_shares_one_plan(loaded_url):
         catalog = client.app.state.catalogs._catalog
         plans = [key for key in catalog.memo if key[0] == "plan"]
         assert len(plans) == 1
+        # On Postgres its SQL was rendered once (IN lists expanded) and every page bound to it.
+        rendered = catalog.memo[plans[0]].rendered
+        if loaded_url.startswith("postgresql"):
+            assert list(rendered) == ["postgresql"]
+            sql, values = rendered["postgresql"]
+            assert "POSTCOMPILE" not in sql and "page_limit" not in values
+        else:
+            assert rendered == {}
 
 
 def test_other_questions_do_not_empty_what_the_catalog_remembers(loaded_url):

@@ -4,7 +4,7 @@ number of groups from a window function, the smallest rollup that holds the requ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Float, Integer, Select, String, and_, bindparam, cast, func, literal, null, select
@@ -44,6 +44,10 @@ class Plan:
     keys: tuple[tuple[str, Output | None], ...]  # output label -> its output (None: the grain)
     measures: tuple[str, ...]
     rollup: str | None
+    # The statement rendered as a driver's SQL with its values bound but the page, per dialect
+    # (app.query.execute): shared by every copy of a memoized plan, gone with it.
+    rendered: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict, compare=False,
+                                                            repr=False)
 
     def parameters(self) -> dict[str, int]:
         """The values a paged statement binds: the spec's page."""

@@ -21,7 +21,7 @@ from app.query.spec import QuerySpec
 async def run(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> QueryResult:
     """Answer a spec with one SQL statement."""
     plan = build(spec, choose_family(spec, catalog), catalog)
-    executed = await conn.execute(plan.statement, plan.parameters())
+    executed = await _execute(conn, plan)
     raw_rows = executed.all()
     shaper = Shaper.for_plan(plan, catalog, list(executed.keys()))
     result = finish(shaper, shaper.rows(raw_rows), raw_rows)
@@ -30,6 +30,23 @@ async def run(conn: AsyncConnection, spec: QuerySpec, catalog: Catalog) -> Query
         groups = plan.statement.limit(None).offset(None).order_by(None).subquery()
         result.total_rows = int(await conn.scalar(select(func.count()).select_from(groups)))
     return result
+
+
+async def _execute(conn: AsyncConnection, plan: Plan) -> Any:
+    """Run a plan's statement, its page bound. On Postgres the statement is rendered to the
+    driver's SQL once per data version (IN lists expanded, values bound) and run as is: SQLAlchemy
+    otherwise looks up its compiled form and expands and binds it again on every request. Errors
+    and events are SQLAlchemy's either way (exec_driver_sql)."""
+    if conn.dialect.name != "postgresql":
+        return await conn.execute(plan.statement, plan.parameters())
+    page = plan.parameters()
+    rendered = plan.rendered.get("postgresql")
+    if rendered is None:
+        expanded = plan.statement.compile(dialect=conn.dialect).construct_expanded_state(page)
+        values = {k: v for k, v in expanded.parameters.items() if k not in page}
+        rendered = plan.rendered["postgresql"] = (expanded.statement, values)
+    sql, values = rendered
+    return await conn.exec_driver_sql(sql, {**values, **page})
 
 
 @dataclass
