@@ -413,7 +413,7 @@ def test_a_request_made_in_process_runs_on_its_parents_turn(loaded_url):
         answer = client.get("/cite", params={"url": "/seizures?drug=fentanyl&fiscal_year=2021"})
         assert answer.status_code == 200, answer.text[:300]
         assert answer.json()["data"]["apa"]
-        assert time.monotonic() - started < deadline
+        assert time.monotonic() - started < deadline / 2
 
 
 def _holding_the_turn(seconds: float, running: Any) -> Any:

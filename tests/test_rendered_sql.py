@@ -1,7 +1,9 @@
 """On Postgres a data request runs its plan's statement as SQL rendered once per plan
-(app/query/execute.py `_execute`): over every dataset, every dimension and time grain alone and
-every pair of them, with and without filters, its rows and their Python types are those of
-SQLAlchemy's compiled statement."""
+(app/query/execute.py `_execute`). Its rows and their Python types are those of SQLAlchemy's
+compiled statement for every dataset: each dimension and time grain alone and in pairs, with and
+without filters; a sorted page past the first; each release family (`source`); and, one key at a
+time, as of the first, a middle and the last release (`as_of`: statements that differ
+throughout)."""
 
 from __future__ import annotations
 
@@ -30,24 +32,41 @@ FILTERS = {
 }
 
 
-def _questions(name: str) -> list[str]:
+def _questions(name: str, *, pairs: bool = True) -> list[str]:
     dataset = DATASETS[name]
     keys = [d.name for d in dataset.dimensions] + list(dataset.time.grains)
-    groups = [(), *((k,) for k in keys), *itertools.combinations(keys, 2)]
-    return [("&".join([f"group_by={','.join(g)}&limit=1000" if g else "limit=5", *([f] if f else [])]))
-            for g, f in itertools.product(groups, ["", *FILTERS[name]])]
+    groups = [(), *((k,) for k in keys), *(itertools.combinations(keys, 2) if pairs else ())]
+    questions = ["&".join([f"group_by={','.join(g)}&limit=1000" if g else "limit=5",
+                           *([f] if f else [])])
+                 for g, f in itertools.product(groups, ["", *FILTERS[name]])]
+    measure = dataset.measures[0].name
+    for key in keys:
+        questions.append(f"group_by={key}&sort=-{measure},{key}&limit=2&offset=3")
+        if len(dataset.families) > 1:  # `source` is a parameter only then
+            questions.extend(f"group_by={key}&source={f.key}&limit=1000"
+                             for f in dataset.families)
+    return questions
 
 
 async def _compare(url: str) -> dict[str, int]:
     engine = make_async_engine(database_urls(url))
     compared: dict[str, int] = {}
     try:
-        catalog = await CatalogCache(engine, ttl=60).get()
+        cache = CatalogCache(engine, ttl=60)
+        current = await cache.get()
+        ids = sorted(current.release_by_id)
+        catalogs = [("", current)] + [(f"&as_of={i}", await cache.vintage(str(i)))
+                                      for i in (ids[0], ids[len(ids) // 2], ids[-1])]
         for name in DATASETS:
             reader = ParamReader(DATA_MODELS[name])
-            for query in _questions(name):
+            asked = [(as_of, catalog, question) for as_of, catalog in catalogs
+                     for question in _questions(name, pairs=not as_of)]
+            for as_of, catalog, question in asked:
+                query = question + as_of
+                params = reader.read(QueryParams(query))
+                assert params is not None, query
                 try:
-                    spec = reader.read(QueryParams(query)).resolve(catalog)
+                    spec = params.resolve(catalog)
                     plan = build(spec, choose_family(spec, catalog), catalog)
                 except ApiError:
                     continue  # a combination no loaded release carries: a 422, no statement
@@ -60,7 +79,8 @@ async def _compare(url: str) -> dict[str, int]:
                 assert [tuple(r) for r in rows] == [tuple(r) for r in compiled], query
                 assert ([tuple(map(type, r)) for r in rows]
                         == [tuple(map(type, r)) for r in compiled]), query
-                compared[name] = compared.get(name, 0) + 1
+                kind = f"{name} as_of" if as_of else name
+                compared[kind] = compared.get(kind, 0) + 1
     finally:
         await engine.dispose()
     return compared
@@ -70,5 +90,6 @@ def test_rendered_sql_answers_as_the_compiled_statement(loaded_url, backend):
     if backend != "postgres":
         pytest.skip("SQLite runs the compiled statement (the rendered SQL is Postgres's)")
     compared = asyncio.run(_compare(loaded_url))
-    # every dataset had dozens of answerable questions
-    assert sorted(compared) == sorted(DATASETS) and min(compared.values()) >= 20, compared
+    # every dataset had dozens of answerable questions, current and as of a vintage
+    assert sorted(compared) == sorted([*DATASETS, *(f"{n} as_of" for n in DATASETS)]), compared
+    assert min(compared.values()) >= 20, compared

@@ -14,11 +14,14 @@ every dataset.
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import fastapi.routing
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import QueryParams
@@ -71,25 +74,47 @@ class ParamReader:
 
 
 def _params_model(endpoint: Callable[..., Any]) -> type[BaseModel]:
+    """The query model of `async def endpoint(params: Annotated[Model, Query()], ctx)`."""
+    if not inspect.iscoroutinefunction(endpoint) or list(
+            inspect.signature(endpoint).parameters) != ["params", "ctx"]:
+        raise TypeError(f"{endpoint.__qualname__}: a direct route's endpoint is "
+                        "`async def (params, ctx)`")
     hint = typing.get_type_hints(endpoint, include_extras=True)["params"]
     model = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
-    assert isinstance(model, type) and issubclass(model, BaseModel), endpoint
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"{endpoint.__qualname__}: `params` is not a query-parameter model")
     return model
+
+
+def _dependant(route: APIRoute) -> Dependant:
+    """What FastAPI solves for the route where it is served: since FastAPI 0.16x an included
+    route is served through a context carrying the including routers' dependencies (set while
+    its handler is built); before, include_router made a new route with them."""
+    var = getattr(fastapi.routing, "_effective_route_context_var", None)
+    found = var.get() if var is not None else None
+    if found is not None and getattr(found, "original_route", None) is route:
+        return found.dependant
+    return route.dependant
 
 
 class DirectRoute(APIRoute):
     """A route whose endpoint is `endpoint(params: Annotated[Model, Query()], ctx: ContextDep)`:
     FastAPI documents it from that signature; a request whose parameters parse is answered by
-    calling the endpoint directly, any other by FastAPI's handler (its 422s)."""
+    calling the endpoint directly, any other by FastAPI's handler (its 422s). Where FastAPI would
+    solve more than the request's context (a dependency of the route, of a router including it
+    or of the app; an override in `app.dependency_overrides`), every request is FastAPI's."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         general = super().get_route_handler()
         reader = ParamReader(_params_model(self.endpoint))
         endpoint = self.endpoint
+        if [d.call for d in _dependant(self).dependencies] != [context]:
+            general.reader = None  # type: ignore[attr-defined]  # for tests
+            return general
 
         async def handler(request: Request) -> Response:
             params = reader.read(request.query_params)
-            if params is None:
+            if params is None or request.app.dependency_overrides:
                 return await general(request)
             return await endpoint(params=params, ctx=await context(request))
 

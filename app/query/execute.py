@@ -37,7 +37,7 @@ async def _execute(conn: AsyncConnection, plan: Plan) -> Any:
     driver's SQL once per data version (IN lists expanded, values bound) and run as is: SQLAlchemy
     otherwise looks up its compiled form and expands and binds it again on every request. Errors
     and events are SQLAlchemy's either way (exec_driver_sql)."""
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.driver != "psycopg":  # the SQL below is psycopg's (named placeholders)
         return await conn.execute(plan.statement, plan.parameters())
     page = plan.parameters()
     rendered = plan.rendered.get("postgresql")

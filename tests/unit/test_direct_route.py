@@ -6,15 +6,20 @@ error the reader gives the request back (FastAPI then answers it with its own 42
 from __future__ import annotations
 
 import itertools
+from typing import Annotated
 
 import pytest
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.dependencies.utils import request_params_to_args
+from fastapi.testclient import TestClient
 from starlette.datastructures import QueryParams
 
+from app.api.deps import ContextDep, context
 from app.api.direct import DirectRoute
 from app.api.params import DATA_MODELS
 from app.api.routes import data
 
+SeizureParams = DATA_MODELS["seizures"]
 ROUTES = {route.path: route for route in data.router.routes if isinstance(route, DirectRoute)}
 
 # Values of each kind a client sends: plain, comma list, blank, number-like, out of range,
@@ -23,14 +28,17 @@ VALUES = ["fentanyl", "a,b", "", "7", "0", "-1", "5000000", "1e3", "csv", "xml",
           "maybe", "2021", "FY2021", "2021-10", "2024-02-30", " 12 ", "Tucson", "-quantity_lbs"]
 
 
+READERS = {path: route.get_route_handler().reader for path, route in ROUTES.items()}
+
+
 def _aliases(route: DirectRoute) -> list[str]:
-    model = route.get_route_handler().reader.model  # type: ignore[attr-defined]
+    model = READERS[route.path].model
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
 def _check(route: DirectRoute, query: str) -> bool:
     """The reader agrees with FastAPI on this query string; True when FastAPI accepts it."""
-    reader = route.get_route_handler().reader  # type: ignore[attr-defined]
+    reader = READERS[route.path]
     received = QueryParams(query)
     values, errors = request_params_to_args(route.dependant.query_params, received)
     ours = reader.read(received)
@@ -52,7 +60,7 @@ def _check(route: DirectRoute, query: str) -> bool:
 
 def test_every_data_endpoint_has_a_direct_route():
     assert sorted(ROUTES) == ["/encounters", "/overdose-deaths", "/seizures"]
-    models = {route.get_route_handler().reader.model for route in ROUTES.values()}
+    models = {reader.model for reader in READERS.values()}
     assert models == set(DATA_MODELS.values())
 
 
@@ -85,3 +93,42 @@ def test_every_pair_of_parameters(path):
     # the same parameter under the field's name beside its alias (from_ and from)
     _check(route, "from_=2021-01&from=2021-02")
     _check(route, "from_=2021-01&unknown=1")
+
+
+def _deny() -> None:
+    raise HTTPException(403, "denied by a router's dependency")
+
+
+def _teapot() -> None:
+    raise HTTPException(418, "the context, overridden")
+
+
+def test_a_dependency_of_an_including_router_applies_to_every_request():
+    """The direct path solves nothing but the context: where FastAPI would solve more, FastAPI
+    answers every request, valid ones included (no database is reached: the dependency fails
+    first)."""
+    app = FastAPI()
+    app.include_router(data.router, dependencies=[Depends(_deny)])
+    with TestClient(app) as client:
+        for path in ROUTES:
+            assert client.get(path).status_code == 403
+            assert client.get(path, params={"group_by": "month", "limit": "5"}).status_code == 403
+
+
+def test_an_override_of_the_context_applies_to_valid_requests():
+    app = FastAPI()
+    app.include_router(data.router)
+    app.dependency_overrides[context] = _teapot
+    with TestClient(app) as client:
+        for path in ROUTES:
+            assert client.get(path, params={"limit": "5"}).status_code == 418
+
+
+def test_an_endpoint_the_direct_route_cannot_call_is_refused_when_the_route_is_made():
+    router = APIRouter(route_class=DirectRoute)
+
+    async def wrong(params: Annotated[SeizureParams, Query()], context: ContextDep):
+        raise AssertionError("never called")
+
+    with pytest.raises(TypeError, match="async def \\(params, ctx\\)"):
+        router.add_api_route("/wrong", wrong)
