@@ -404,8 +404,8 @@ def test_every_page_of_a_question_shares_one_plan(loaded_url):
         # On Postgres its SQL was rendered once (IN lists expanded) and every page bound to it.
         rendered = catalog.memo[plans[0]].rendered
         if loaded_url.startswith("postgresql"):
-            assert list(rendered) == ["postgresql"]
-            sql, values = rendered["postgresql"]
+            assert list(rendered) == ["psycopg"]
+            sql, values = rendered["psycopg"]
             assert "POSTCOMPILE" not in sql and "page_limit" not in values
         else:
             assert rendered == {}

@@ -74,7 +74,7 @@ async def _compare(url: str) -> dict[str, int]:
                     compiled = (await conn.execute(plan.statement, plan.parameters())).all()
                     rendered = await execute._execute(conn, plan)
                     keys, rows = list(rendered.keys()), rendered.all()
-                assert "postgresql" in plan.rendered, query
+                assert "psycopg" in plan.rendered, query
                 assert keys == [c.name for c in plan.statement.selected_columns], query
                 assert [tuple(r) for r in rows] == [tuple(r) for r in compiled], query
                 assert ([tuple(map(type, r)) for r in rows]

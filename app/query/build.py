@@ -44,7 +44,7 @@ class Plan:
     keys: tuple[tuple[str, Output | None], ...]  # output label -> its output (None: the grain)
     measures: tuple[str, ...]
     rollup: str | None
-    # The statement rendered as a driver's SQL with its values bound but the page, per dialect
+    # The statement rendered as a driver's SQL with its values bound but the page, per driver
     # (app.query.execute): shared by every copy of a memoized plan, gone with it.
     rendered: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict, compare=False,
                                                             repr=False)

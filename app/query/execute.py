@@ -37,14 +37,15 @@ async def _execute(conn: AsyncConnection, plan: Plan) -> Any:
     driver's SQL once per data version (IN lists expanded, values bound) and run as is: SQLAlchemy
     otherwise looks up its compiled form and expands and binds it again on every request. Errors
     and events are SQLAlchemy's either way (exec_driver_sql)."""
-    if conn.dialect.driver != "psycopg":  # the SQL below is psycopg's (named placeholders)
+    driver = conn.dialect.driver
+    if driver != "psycopg":  # the SQL below is psycopg's (named placeholders)
         return await conn.execute(plan.statement, plan.parameters())
     page = plan.parameters()
-    rendered = plan.rendered.get("postgresql")
+    rendered = plan.rendered.get(driver)
     if rendered is None:
         expanded = plan.statement.compile(dialect=conn.dialect).construct_expanded_state(page)
         values = {k: v for k, v in expanded.parameters.items() if k not in page}
-        rendered = plan.rendered["postgresql"] = (expanded.statement, values)
+        rendered = plan.rendered[driver] = (expanded.statement, values)
     sql, values = rendered
     return await conn.exec_driver_sql(sql, {**values, **page})
 
