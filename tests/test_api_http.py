@@ -492,8 +492,9 @@ def test_serving_collects_garbage_less_often_and_restores_the_thresholds(loaded_
 
 def test_valid_data_requests_skip_fastapis_parameter_solving_and_invalid_ones_get_its_422(
         loaded_url, monkeypatch):
-    """app/api/direct.py: a data request whose parameters parse is answered without FastAPI's
-    dependency solving; one that does not is FastAPI's, with its documented 422."""
+    """app/api/direct.py: a data, comparison or reference request whose parameters parse is
+    answered without FastAPI's dependency solving; one that does not is FastAPI's, with its
+    documented 422."""
     import fastapi.routing
 
     from app.api.direct import ParamReader
@@ -516,10 +517,12 @@ def test_valid_data_requests_skip_fastapis_parameter_solving_and_invalid_ones_ge
     with h.api_client(loaded_url, cache_entries=0) as client:
         for path, query in [("/seizures", "drug=fentanyl&group_by=area,fiscal_year"),
                             ("/encounters", "group_by=sector,month&fiscal_year=2022"),
-                            ("/overdose-deaths", "group_by=year&format=csv")]:
+                            ("/overdose-deaths", "group_by=year&format=csv"),
+                            ("/comparisons/ports-vs-between", "drug=fentanyl&fiscal_year=2023"),
+                            ("/areas", "")]:
             assert client.get(f"{path}?{query}").status_code == 200
-        assert (solved, reads) == ([], [True, True, True])
+        assert (solved, reads) == ([], [True] * 5)
         bad = client.get("/seizures?drug=fentanyl&limit=0")
         assert bad.status_code == 422
         assert bad.json()["error"]["parameter"] == "limit"
-        assert (solved, reads) == (["/seizures"], [True, True, True, False])
+        assert (solved, reads) == (["/seizures"], [True] * 5 + [False])

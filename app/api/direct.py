@@ -1,15 +1,16 @@
-"""A direct route for the data endpoints: their query parameters read without FastAPI's
-per-request dependency solving, valid requests only.
+"""A direct route for endpoints declared as `async def (params: Annotated[Model, Query()], ctx)`
+(the data endpoints, the comparisons, the reference lists): their query parameters read without
+FastAPI's per-request dependency solving, valid requests only.
 
-FastAPI documents a data endpoint from its signature (a query-parameter model and the request's
-Context) and, per request, re-derives from each of the model's ~40 fields how to read it from the
-query string: 0.13 ms of the worker per request on a 2-core machine, a fifth of an uncached
-answer's Python. `ParamReader` derives that once per model and reads the query string the same
-way (a list field takes every repeated value, any other field the last one). A request the
-reader does not parse into a valid model (a name that is no parameter's, a value the model
-refuses) is handed to FastAPI's own handler unchanged, so every 422 is FastAPI's, word for word.
-tests/unit/test_direct_route.py checks the reader against FastAPI's over every parameter of
-every dataset.
+FastAPI documents such an endpoint from its signature (a query-parameter model and the request's
+Context) and, per request, re-derives from each of the model's fields (~40 on a data endpoint)
+how to read it from the query string: 0.13 ms of the worker per request on a 2-core machine, a
+fifth of an uncached answer's Python. `ParamReader` derives that once per model and reads the
+query string the same way (a list field takes every repeated value, any other field the last
+one). A request the reader does not parse into a valid model (a name that is no parameter's, a
+value the model refuses) is handed to FastAPI's own handler unchanged, so every 422 is
+FastAPI's, word for word. tests/test_direct_route.py checks the reader against FastAPI's over
+every parameter of every such endpoint.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, create_model
 
 from app import compare
 from app.api.deps import Context, ContextDep
+from app.api.direct import DirectRoute
 from app.api.examples import example_responses
 from app.api.params import (
     LIST_NOTE,
@@ -26,7 +27,7 @@ from app.datasets import DATASETS, Dataset
 from app.render import comparisons as documents
 from app.render.formats import Document, render
 
-router = APIRouter(tags=["comparisons"])
+router = APIRouter(tags=["comparisons"], route_class=DirectRoute)
 
 BASE_HELP = ("Named base, added to the common filters: `southwest` (Southwest Border), "
              "`southwest-ofo` / `southwest-usbp` (its ports of entry / Border Patrol), `ofo` / "

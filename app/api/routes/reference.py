@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from app.api.deps import ContextDep
+from app.api.direct import DirectRoute
 from app.api.examples import example_responses
 from app.api.params import OutputParams
 from app.api.schemas import reference as schemas
@@ -18,7 +19,7 @@ from app.query.parse import resolve_filters
 from app.reference import listings
 from app.render.formats import Document, render
 
-router = APIRouter(tags=["reference"])
+router = APIRouter(tags=["reference"], route_class=DirectRoute)
 
 AREA_COLUMNS = ["slug", "name", "kind", "component", "region", "states", "state_basis",
                 "abbreviation", "aliases", "ports_of_entry", "note"]

@@ -1,12 +1,14 @@
-"""The data endpoints' direct route (app/api/direct.py) reads query parameters exactly as FastAPI
-does: for every parameter of every dataset's endpoint, alone, repeated, with bad values and
-beside every other parameter, the model it reads equals FastAPI's, and where FastAPI finds an
-error the reader gives the request back (FastAPI then answers it with its own 422)."""
+"""The direct route (app/api/direct.py) reads query parameters exactly as FastAPI does: for every
+parameter of every GET endpoint served by it (the data endpoints, the comparisons, the reference
+lists), alone, repeated, with bad values, with each value it enumerates and beside every other
+parameter, the model it reads equals FastAPI's, and where FastAPI finds an error the reader gives
+the request back (FastAPI then answers it with its own 422)."""
 
 from __future__ import annotations
 
 import itertools
-from typing import Annotated
+import typing
+from typing import Annotated, Any, Literal
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
@@ -17,10 +19,11 @@ from starlette.datastructures import QueryParams
 from app.api.deps import ContextDep, context
 from app.api.direct import DirectRoute
 from app.api.params import DATA_MODELS
-from app.api.routes import data
+from app.api.routes import comparisons, data, reference
 
 SeizureParams = DATA_MODELS["seizures"]
-ROUTES = {route.path: route for route in data.router.routes if isinstance(route, DirectRoute)}
+ROUTES = {route.path: route for router in (data.router, comparisons.router, reference.router)
+          for route in router.routes if isinstance(route, DirectRoute)}
 
 # Values of each kind a client sends: plain, comma list, blank, number-like, out of range,
 # a format and a flag, words that are no number, a date, a month.
@@ -34,6 +37,28 @@ READERS = {path: route.get_route_handler().reader for path, route in ROUTES.item
 def _aliases(route: DirectRoute) -> list[str]:
     model = READERS[route.path].model
     return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _enumerated(annotation: Any) -> list[str]:
+    """The values a `Literal[...]` field (or an optional one) accepts."""
+    if typing.get_origin(annotation) is Literal:
+        return [str(v) for v in typing.get_args(annotation)]
+    return [v for arg in typing.get_args(annotation) for v in _enumerated(arg)]
+
+
+def _values(route: DirectRoute, alias: str) -> list[str]:
+    """The kinds of value, and every value the parameter enumerates."""
+    model = READERS[route.path].model
+    return VALUES + [v for name, info in model.model_fields.items()
+                     if (info.alias or name) == alias for v in _enumerated(info.annotation)]
+
+
+def _required(route: DirectRoute) -> str:
+    """A value for each required parameter (its first enumerated value, else any text), so the
+    other parameters are checked in queries that can be valid."""
+    model = READERS[route.path].model
+    return "&".join(f"{info.alias or name}={(_enumerated(info.annotation) or ['2021'])[0]}"
+                    for name, info in model.model_fields.items() if info.is_required())
 
 
 def _check(route: DirectRoute, query: str) -> bool:
@@ -58,38 +83,48 @@ def _check(route: DirectRoute, query: str) -> bool:
     return True
 
 
-def test_every_data_endpoint_has_a_direct_route():
-    assert sorted(ROUTES) == ["/encounters", "/overdose-deaths", "/seizures"]
-    models = {reader.model for reader in READERS.values()}
+def test_the_data_comparison_and_reference_endpoints_have_direct_routes():
+    assert sorted(ROUTES) == [
+        "/areas", "/comparisons", "/comparisons/change", "/comparisons/encounter-share",
+        "/comparisons/ports-vs-between", "/comparisons/seizure-share",
+        "/comparisons/seizures-vs-encounters", "/datasets", "/drugs", "/encounters",
+        "/overdose-deaths", "/releases", "/seizure-events", "/seizures"]
+    models = {READERS[path].model for path in ("/encounters", "/overdose-deaths", "/seizures")}
     assert models == set(DATA_MODELS.values())
 
 
-@pytest.mark.parametrize("path", ["/encounters", "/overdose-deaths", "/seizures"])
+@pytest.mark.parametrize("path", sorted(ROUTES))
 def test_each_parameter_alone_repeated_and_misnamed(path):
     route = ROUTES[path]
     accepted = rejected = 0
-    assert _check(route, "")
+    base = _required(route)
+    assert _check(route, base)
     for alias in _aliases(route):
-        for value in VALUES:
+        for value in _values(route, alias):
             for query in (f"{alias}={value}", f"{alias}={value}&{alias}=2022",
                           f"{alias}=2022&{alias}={value}", f"{alias.upper()}={value}",
                           f"{alias}_={value}", f"{alias}_={value}&{alias}_=2022", f"{alias}"):
-                if _check(route, query):
+                if _check(route, f"{base}&{query}" if base else query):
                     accepted += 1
                 else:
                     rejected += 1
-    # both outcomes occur for every endpoint: the check compares models, and gives back errors
-    assert accepted > 100 and rejected > 100
+    # both outcomes occur for every endpoint with parameters: the check compares models, and
+    # gives back errors; every parameter takes some value
+    aliases = _aliases(route)
+    assert rejected > 0 and accepted >= len(aliases) * 2, (accepted, rejected)
 
 
-@pytest.mark.parametrize("path", ["/encounters", "/overdose-deaths", "/seizures"])
+@pytest.mark.parametrize("path", sorted(ROUTES))
 def test_every_pair_of_parameters(path):
     route = ROUTES[path]
     aliases = _aliases(route)
+    base = _required(route)
     for first, second in itertools.combinations(aliases, 2):
         for a, b in (("2021", "10"), ("fentanyl", "csv"), ("a,b", "true")):
-            _check(route, f"{first}={a}&{second}={b}")
-            _check(route, f"{second}={b}&{first}={a}&{first}={b}")
+            for query in (f"{first}={a}&{second}={b}", f"{second}={b}&{first}={a}&{first}={b}"):
+                _check(route, query)
+                if base:
+                    _check(route, f"{base}&{query}")
     # the same parameter under the field's name beside its alias (from_ and from)
     _check(route, "from_=2021-01&from=2021-02")
     _check(route, "from_=2021-01&unknown=1")
@@ -108,7 +143,8 @@ def test_a_dependency_of_an_including_router_applies_to_every_request():
     answers every request, valid ones included (no database is reached: the dependency fails
     first)."""
     app = FastAPI()
-    app.include_router(data.router, dependencies=[Depends(_deny)])
+    for router in (data.router, comparisons.router, reference.router):
+        app.include_router(router, dependencies=[Depends(_deny)])
     with TestClient(app) as client:
         for path in ROUTES:
             assert client.get(path).status_code == 403
@@ -117,7 +153,8 @@ def test_a_dependency_of_an_including_router_applies_to_every_request():
 
 def test_an_override_of_the_context_applies_to_valid_requests():
     app = FastAPI()
-    app.include_router(data.router)
+    for router in (data.router, comparisons.router, reference.router):
+        app.include_router(router)
     app.dependency_overrides[context] = _teapot
     with TestClient(app) as client:
         for path in ROUTES:
