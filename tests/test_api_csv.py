@@ -129,6 +129,22 @@ def test_bom_true_starts_with_the_utf8_byte_order_mark(client):
     assert with_bom[3:] == plain
 
 
+@pytest.mark.parametrize("path", ["/seizures", "/drugs", "/comparisons/ports-vs-between"])
+def test_bom_follows_every_spelling_the_parameter_accepts(client, path):
+    """`bom` is a boolean: each spelling pydantic reads as true writes the mark, each it reads as
+    false does not (`bom=t` was accepted and then ignored)."""
+    params = {"format": "csv", **({"drug": "fentanyl"} if path != "/drugs" else {})}
+    plain = client.get(path, params=params).content
+    assert not plain.startswith(b"\xef\xbb\xbf")
+    for spelling in ["1", "on", "t", "true", "y", "yes", "TRUE", "Yes", "On"]:
+        response = client.get(path, params={**params, "bom": spelling})
+        assert response.status_code == 200 and response.content == b"\xef\xbb\xbf" + plain, spelling
+    for spelling in ["0", "off", "f", "false", "n", "no", "FALSE", "No"]:
+        response = client.get(path, params={**params, "bom": spelling})
+        assert response.status_code == 200 and response.content == plain, spelling
+    assert client.get(path, params={**params, "bom": "maybe"}).status_code == 422
+
+
 def typed(value: str, json_value):
     """Read a CSV cell back with the type of the JSON value it should equal."""
     if json_value is None:

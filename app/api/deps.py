@@ -8,6 +8,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.http_cache import fold_params, output_format
@@ -64,10 +65,24 @@ def page_of(request: Request) -> Page:
     return Page(request.url.path, fold_params(request.query_params.multi_items()))
 
 
+_FLAG = TypeAdapter(bool)
+
+
+def _flag(text: str | None) -> bool:
+    """A boolean parameter as the parameter models read it (true, 1, yes, on, t, y, any case);
+    False for what they refuse (a 422 follows: the context is made before they validate)."""
+    if text is None:
+        return False
+    try:
+        return _FLAG.validate_python(text)
+    except ValidationError:
+        return False
+
+
 def output_of(request: Request) -> Output:
     params = dict(request.query_params)  # a repeated parameter: the last value, as validated
     fmt, explicit = output_format(request.headers.get("accept", ""), params)
-    return Output(fmt, explicit, params.get("bom", "").lower() in {"1", "true", "yes", "on"})
+    return Output(fmt, explicit, _flag(params.get("bom")))
 
 
 @dataclass
