@@ -14,7 +14,9 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.dependencies.utils import request_params_to_args
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import QueryParams
+from starlette.responses import Response
 
 from app.api.deps import ContextDep, context
 from app.api.direct import DirectRoute
@@ -169,3 +171,36 @@ def test_an_endpoint_the_direct_route_cannot_call_is_refused_when_the_route_is_m
 
     with pytest.raises(TypeError, match="async def \\(params, ctx\\)"):
         router.add_api_route("/wrong", wrong)
+
+
+class _Sequences(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tags: tuple[str, ...] | None = None
+    kinds: set[str] | None = None
+    one: str | None = None
+
+
+def test_any_sequence_field_takes_every_repeated_value_as_fastapi_reads_it():
+    router = APIRouter(route_class=DirectRoute)
+
+    async def endpoint(params: Annotated[_Sequences, Query()], ctx: ContextDep) -> Response:
+        raise AssertionError("never called")
+
+    router.add_api_route("/sequences", endpoint)
+    route = router.routes[0]
+    reader = route.get_route_handler().reader
+    for query in ["tags=a&tags=b&kinds=x&kinds=y&kinds=x&one=1&one=2", "tags=a", "kinds=", ""]:
+        values, errors = request_params_to_args(route.dependant.query_params, QueryParams(query))
+        assert errors == []
+        assert reader.read(QueryParams(query)) == values["params"], query
+    assert reader.read(QueryParams("tags=a&tags=b")).tags == ("a", "b")
+
+
+def test_an_endpoint_that_returns_no_response_is_refused():
+    router = APIRouter(route_class=DirectRoute)
+
+    async def returns_a_dict(params: Annotated[SeizureParams, Query()], ctx: ContextDep) -> dict:
+        return {}
+
+    with pytest.raises(TypeError, match="returns a Response"):
+        router.add_api_route("/dict", returns_a_dict)

@@ -15,6 +15,7 @@ every parameter of every such endpoint.
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import types
 import typing
@@ -31,14 +32,16 @@ from starlette.responses import Response
 
 from app.api.deps import context
 
+_SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
+
 
 def _is_list(annotation: Any) -> bool:
-    """`list[str]` or `list[str] | None`: read with every repeated value."""
-    if typing.get_origin(annotation) is list:
-        return True
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return any(typing.get_origin(arg) is list for arg in typing.get_args(annotation))
-    return False
+    """A sequence (`list[str]`, `tuple[...]`, `set[...]`), optional or not: read with every
+    repeated value, as FastAPI reads it."""
+    origin = typing.get_origin(annotation) or annotation
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list(arg) for arg in typing.get_args(annotation))
+    return origin in _SEQUENCES
 
 
 class ParamReader:
@@ -80,10 +83,16 @@ def _params_model(endpoint: Callable[..., Any]) -> type[BaseModel]:
             inspect.signature(endpoint).parameters) != ["params", "ctx"]:
         raise TypeError(f"{endpoint.__qualname__}: a direct route's endpoint is "
                         "`async def (params, ctx)`")
-    hint = typing.get_type_hints(endpoint, include_extras=True)["params"]
+    hints = typing.get_type_hints(endpoint, include_extras=True)
+    hint = hints["params"]
     model = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise TypeError(f"{endpoint.__qualname__}: `params` is not a query-parameter model")
+    returned = hints.get("return")
+    if not (isinstance(returned, type) and issubclass(returned, Response)):
+        # FastAPI would serialize anything else through the response model; the direct path
+        # passes on what the endpoint returns.
+        raise TypeError(f"{endpoint.__qualname__}: a direct route's endpoint returns a Response")
     return model
 
 
@@ -109,7 +118,11 @@ class DirectRoute(APIRoute):
         general = super().get_route_handler()
         reader = ParamReader(_params_model(self.endpoint))
         endpoint = self.endpoint
-        if [d.call for d in _dependant(self).dependencies] != [context]:
+        # Only the context, itself depending on nothing FastAPI would solve (the request only).
+        solved = [(d.call, d.dependencies, d.query_params, d.header_params, d.cookie_params,
+                   d.background_tasks_param_name, d.response_param_name)
+                  for d in _dependant(self).dependencies]
+        if solved != [(context, [], [], [], [], None, None)]:
             general.reader = None  # type: ignore[attr-defined]  # for tests
             return general
 
