@@ -55,12 +55,16 @@ def _values(route: DirectRoute, alias: str) -> list[str]:
                      if (info.alias or name) == alias for v in _enumerated(info.annotation)]
 
 
-def _required(route: DirectRoute) -> str:
+def _required_params(route: DirectRoute) -> dict[str, str]:
     """A value for each required parameter (its first enumerated value, else any text), so the
     other parameters are checked in queries that can be valid."""
     model = READERS[route.path].model
-    return "&".join(f"{info.alias or name}={(_enumerated(info.annotation) or ['2021'])[0]}"
-                    for name, info in model.model_fields.items() if info.is_required())
+    return {info.alias or name: (_enumerated(info.annotation) or ["2021"])[0]
+            for name, info in model.model_fields.items() if info.is_required()}
+
+
+def _required(route: DirectRoute) -> str:
+    return "&".join(f"{k}={v}" for k, v in _required_params(route).items())
 
 
 def _check(route: DirectRoute, query: str) -> bool:
@@ -204,3 +208,29 @@ def test_an_endpoint_that_returns_no_response_is_refused():
 
     with pytest.raises(TypeError, match="returns a Response"):
         router.add_api_route("/dict", returns_a_dict)
+
+
+def test_a_fields_own_name_is_an_unknown_parameter_where_its_documented_name_differs(client):
+    """`from` is a Python keyword, so its field is `from_`; only `from` is a parameter. Over every
+    endpoint, every such field: its own name is a 422 naming it and suggesting the documented
+    one (it was read as `from` since the models populated fields by name)."""
+    renamed = [(path, name, info.alias) for path, reader in READERS.items()
+               for name, info in reader.model.model_fields.items()
+               if info.alias and info.alias != name]
+    assert renamed  # the data endpoints' `from` at least
+    for path, name, alias in renamed:
+        response = client.get(path, params={**_required_params(ROUTES[path]), name: "2021"})
+        assert response.status_code == 422, (path, name)
+        error = response.json()["error"]
+        assert (error["parameter"], error["did_you_mean"]) == (name, alias), (path, error)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """The app on an empty database: a 422 for a parameter comes before any query."""
+    from app.config import Settings
+    from app.main import create_app
+
+    path = tmp_path_factory.mktemp("direct") / "empty.db"
+    with TestClient(create_app(Settings(database_url=f"sqlite:///{path}"))) as c:
+        yield c

@@ -36,7 +36,9 @@ TextList = list[str] | None
 
 
 class OutputParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # A parameter is read by its documented name only: `from`, not the field's own name `from_`
+    # (an unknown parameter, a 422 suggesting `from`).
+    model_config = ConfigDict(extra="forbid")
 
     format: Literal[FORMATS] | None = Field(  # type: ignore[valid-type]
         None, description="Response format: `json` (default), `csv` (RFC 4180 with a header "
