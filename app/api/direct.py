@@ -35,12 +35,12 @@ from app.api.deps import context
 _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
 
 
-def _is_list(annotation: Any) -> bool:
+def _is_sequence(annotation: Any) -> bool:
     """A sequence (`list[str]`, `tuple[...]`, `set[...]`), optional or not: read with every
     repeated value, as FastAPI reads it."""
     origin = typing.get_origin(annotation) or annotation
     if origin in (typing.Union, types.UnionType):
-        return any(_is_list(arg) for arg in typing.get_args(annotation))
+        return any(_is_sequence(arg) for arg in typing.get_args(annotation))
     return origin in _SEQUENCES
 
 
@@ -49,15 +49,15 @@ class ParamReader:
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
-        self.fields = [(info.alias or name, _is_list(info.annotation))
+        self.fields = [(info.alias or name, _is_sequence(info.annotation))
                        for name, info in model.model_fields.items()]
         self.aliases = frozenset(alias for alias, _ in self.fields)
 
     def values(self, query: QueryParams) -> dict[str, Any] | None:
         """What FastAPI validates the model with: each field under its alias, a list field with
         every repeated value, any other with the last one. None when the query string holds a
-        name that is not an alias (unknown, or a field's own name such as `from_`): how FastAPI
-        reads those differs between its versions, so it reads them."""
+        name that is not an alias (unknown, or a field's own name such as `from_`): FastAPI
+        answers those with its 422 (and versions of it before 0.16x read names differently)."""
         if not self.aliases.issuperset(query.keys()):
             return None
         values: dict[str, Any] = {}
