@@ -20,6 +20,7 @@ from conftest import cli_env
 from typer.testing import CliRunner
 
 from app.config import get_settings
+from app.ingest import rollups
 from app.ops.cli import cli
 from app.ops.migrate import head_revision
 
@@ -255,6 +256,14 @@ def test_serve_with_no_configuration_migrates_seeds_and_answers(
         assert status == 200, f"no answer; serve exited {process.poll()}"
         assert b'"quantity_lbs"' in body
         assert _get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+        # the rollups follow the first answers, written by the serving process
+        url = env.get("DATABASE_URL") or f"sqlite:///{tmp_path / '.borderstats' / 'borderstats.db'}"
+        engine = database_factory.engine(url)
+        with engine.connect() as conn:
+            while rollups.incomplete(conn) and time.monotonic() < deadline:
+                conn.rollback()
+                time.sleep(0.1)
+            assert rollups.incomplete(conn) == []
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
             assert answer.headers.get("server") is None  # no "server: uvicorn"
             assert answer.headers["x-content-type-options"] == "nosniff"
@@ -265,6 +274,7 @@ def test_serve_with_no_configuration_migrates_seeds_and_answers(
     assert process.returncode in (0, -signal.SIGTERM), stderr
     assert f"at http://127.0.0.1:{port}/" in stderr
     assert "seeded an empty database" in stderr
+    assert "wrote the rollups of seizures, encounters" in stderr
     if backend == "sqlite":
         assert (tmp_path / ".borderstats" / "borderstats.db").is_file()
 
@@ -272,8 +282,8 @@ def test_serve_with_no_configuration_migrates_seeds_and_answers(
 PREPARE_FOR_SERVE = """
 import sys
 from app.ops.cli import _prepare_database
-_prepare_database(seed=True)
-print(",".join(m for m in ("app.ingest.snapshot", "polars") if m in sys.modules))
+rollups_to_write = _prepare_database(seed=True)
+print(rollups_to_write, ",".join(m for m in ("app.ingest.snapshot", "polars") if m in sys.modules))
 """
 
 
@@ -288,13 +298,18 @@ def test_serve_imports_the_snapshot_loader_only_to_seed_an_empty_database(
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    assert prepare(loaded_url) == ""
+    assert prepare(loaded_url) == "False"
     empty = database_factory.new(migrated=False)
-    assert prepare(empty) == "app.ingest.snapshot,polars"
+    # seeded with the facts; the rollups are still to be written (serve writes them, running)
+    assert prepare(empty) == "True app.ingest.snapshot,polars"
     from app.models import database_is_empty
 
     engine = database_factory.engine(empty)
     assert not database_is_empty(engine)
+    # a start stopped before it wrote them: the next finds them absent, and loads nothing
+    assert prepare(empty) == "True"
+    rollups.complete(engine)
+    assert prepare(empty) == "False"
 
 
 FULL_COLLECTIONS_DURING_IMPORT = """

@@ -7,12 +7,16 @@ current fact, in SQL) writes.
 
 from __future__ import annotations
 
+import api_helpers as h
 import pytest
 from sqlalchemy import select
 
-from app.ingest import rollups
+from app.datasets import DATASETS
+from app.ingest import rollups, snapshot
 from app.ingest.load import load_parsed
-from app.models import EncounterRollup, SeizureRollup
+from app.models import DataVersion, EncounterRollup, SeizureRollup
+from app.paths import project_dir
+from tests.conftest import engine_for
 
 MONTHLY = (
     "cbp-drug-seizures-fy19-fy22.csv",
@@ -63,16 +67,22 @@ def test_rollups_after_loads_in_any_order_equal_a_full_rebuild(order, database_f
             rollups.rebuild(conn, dataset)
     rebuilt = rollup_rows(engine)
     assert len(incremental["seizure_rollup"]) > 10_000 and len(incremental["encounter_rollup"]) > 15_000
-    for table, rows in rebuilt.items():
-        assert len(incremental[table]) == len(rows), table
-        columns = [c.name for c in (SeizureRollup if table == "seizure_rollup" else EncounterRollup)
-                   .__table__.c if c.name != "id"]
-        for got, expected in zip(incremental[table], rows, strict=True):
-            for name, a, b in zip(columns, got, expected, strict=True):
-                if name in FLOATS:
-                    assert a == pytest.approx(b, rel=1e-12), (table, got, expected)
-                else:
-                    assert a == b, (table, name, got, expected)
+    for table in rebuilt:
+        assert_same_rows(table, incremental[table], rebuilt[table])
+
+
+def assert_same_rows(table: str, got: list[tuple], expected: list[tuple]) -> None:
+    """Rollup rows equal column for column: the float column of a fractional measure to 1e-12
+    (summed in another order; answers read its exact integer parts, which must be equal)."""
+    assert len(got) == len(expected), table
+    columns = [c.name for c in (SeizureRollup if table == "seizure_rollup" else EncounterRollup)
+               .__table__.c if c.name != "id"]
+    for row, other in zip(got, expected, strict=True):
+        for name, a, b in zip(columns, row, other, strict=True):
+            if name in FLOATS:
+                assert a == pytest.approx(b, rel=1e-12), (table, row, other)
+            else:
+                assert a == b, (table, name, row, other)
 
 
 def test_the_catalog_reads_the_same_values_from_rollups_as_from_the_facts(loaded_url):
@@ -103,3 +113,134 @@ def test_the_catalog_reads_the_same_values_from_rollups_as_from_the_facts(loaded
     assert from_rollups == from_facts
     vocabulary = from_rollups[0]
     assert len(vocabulary) >= 11 and all(dims for dims in vocabulary.values())
+
+
+INGEST_WITH_ROLLUPS_ABSENT = {
+    # (files loaded first, files loaded once the rollup rows are gone): one family, then another
+    "seizures, later release": (["cbp-drug-seizures-fy19-fy22.csv"],
+                                ["cbp-drug-seizures-fy23-fy26-dec.csv"]),
+    "encounters, another family": (["cbp-sw-encounters-fy19-fy22.csv"],
+                                   ["ohss-usbp-encounters-monthly-sector.csv"]),
+}
+
+
+@pytest.mark.parametrize("case", list(INGEST_WITH_ROLLUPS_ABSENT), ids=list(INGEST_WITH_ROLLUPS_ABSENT))
+def test_an_ingest_that_finds_the_rollups_absent_writes_them_whole(case, database_factory,
+                                                                  data_dir):
+    """A start stopped between the facts and the rollups leaves facts with no rollup rows; an
+    ingest then must not write rollup rows of only the months it changed (the catalog would take
+    them for the whole rollup): it writes every rollup of the dataset from all current facts.
+    Fails if the ingest replaced only its months."""
+    from app.ingest.load import ingest_paths
+
+    first, second = INGEST_WITH_ROLLUPS_ABSENT[case]
+    engine = database_factory.engine()
+    ingest_paths(engine, [str(data_dir / name) for name in first])
+    with engine.begin() as conn:
+        for model in (SeizureRollup, EncounterRollup):
+            conn.execute(model.__table__.delete())
+    ingest_paths(engine, [str(data_dir / name) for name in second])
+    written = rollup_rows(engine)
+    with engine.begin() as conn:
+        for dataset in ("seizures", "encounters"):
+            rollups.rebuild(conn, dataset)
+    rebuilt = rollup_rows(engine)
+    table = "seizure_rollup" if case.startswith("seizures") else "encounter_rollup"
+    assert len(rebuilt[table]) > 1000
+    assert_same_rows(table, written[table], rebuilt[table])
+
+
+SNAPSHOT = project_dir("seed") / "snapshot"
+
+
+def data_version(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(DataVersion.version)).scalar_one()
+
+
+def test_rollups_written_after_a_load_without_them_are_those_of_a_full_load(
+        empty_engine, loaded_engine, db_state):
+    """`serve` loads the snapshot's facts and writes the rollups after its first answers
+    (rollups.complete): until then none of them holds a row, and then every one holds what a load
+    with them (and the full ingest) holds; a second call writes nothing and leaves the data
+    version."""
+    snapshot.load(empty_engine, SNAPSHOT, with_rollups=False)
+    with empty_engine.connect() as conn:
+        assert rollups.incomplete(conn) == ["seizures", "encounters"]
+        for name, dataset in DATASETS.items():
+            assert rollups.absent(conn, name) == [",".join(d) for d in dataset.rollups], name
+    assert all(not rows for rows in rollup_rows(empty_engine).values())
+    before = data_version(empty_engine)
+
+    assert rollups.complete(empty_engine) == ["seizures", "encounters"]
+    assert data_version(empty_engine) == before + 1
+    written, full = rollup_rows(empty_engine), rollup_rows(loaded_engine)
+    assert len(full["seizure_rollup"]) > 10_000 and len(full["encounter_rollup"]) > 15_000
+    for table in full:
+        assert_same_rows(table, written[table], full[table])
+    with empty_engine.connect() as conn:
+        assert rollups.incomplete(conn) == []
+        assert all(rollups.absent(conn, name) == [] for name in DATASETS)
+
+    state = db_state(empty_engine)
+    assert rollups.complete(empty_engine) == []
+    assert db_state(empty_engine) == state
+
+
+# A question reading each declared rollup (the test checks that they do), and each dataset plainly.
+# The filters are those a family of encounters needs for the dimensions (area: USBP's sectors;
+# component with region: the Southwest Border).
+ROLLUP_QUESTIONS = {
+    "seizures": [{}, {"group_by": "month"}, {"group_by": "drug,month"},
+                 {"group_by": "area,month"}, {"group_by": "land_filter,fiscal_year"},
+                 {"group_by": "drug,land_filter,month"}, {"group_by": "drug,area,month"},
+                 {"group_by": "component,region,month"}],
+    "encounters": [{}, {"group_by": "month"}, {"group_by": "state,month"},
+                   {"group_by": "area,month", "component": "usbp"},
+                   {"group_by": "demographic,month"}, {"group_by": "citizenship,month"},
+                   {"group_by": "title_of_authority,month"},
+                   {"group_by": "encounter_type,fiscal_year", "region": "southwest"},
+                   {"group_by": "component,region,month", "region": "southwest"}],
+    "overdose_deaths": [{}, {"group_by": "state,year"}, {"group_by": "category,year"}],
+}
+TIME = {"month", "fiscal_year", "year", "quarter", "calendar_year", "fiscal_quarter"}
+
+
+def test_the_questions_read_every_declared_rollup():
+    for name, dataset in DATASETS.items():
+        read = {dataset.smallest_rollup(
+            {d for d in q.get("group_by", "").split(",") if d and d not in TIME}
+            | {k for k in q if k != "group_by"}) for q in ROLLUP_QUESTIONS[name]}
+        assert read - {None} == {",".join(d) for d in dataset.rollups}, name
+
+
+def test_every_answer_is_the_same_before_and_after_the_rollups_are_written(database_url):
+    """Between the facts and the rollups a running server answers from the facts: for a
+    question of every declared rollup (and of each dataset), the rows it gives before are the
+    rows it gives once the rollups are written, which it then reads."""
+    engine = engine_for(database_url)
+    snapshot.load(engine, SNAPSHOT, with_rollups=False)
+    with h.api_client(database_url, cache_entries=0) as client:
+        def answers() -> list[tuple]:
+            out = []
+            for name, questions in ROLLUP_QUESTIONS.items():
+                for question in questions:
+                    body = h.get_json(client, "/" + name.replace("_", "-"),
+                                      {**question, "limit": "10000"})
+                    out.append((body["meta"]["total_rows"], body["data"]))
+            return out
+
+        async def present() -> dict:
+            return (await client.app.state.catalogs.get()).rollups
+
+        from_facts = answers()
+        assert not any(client.portal.call(present).values())
+        assert rollups.complete(engine) == ["seizures", "encounters"]
+        from_rollups = answers()
+        assert client.portal.call(present) == {
+            name: frozenset(",".join(d) for d in dataset.rollups)
+            for name, dataset in DATASETS.items() if dataset.rollup_table is not None}
+    engine.dispose()
+    assert len(from_facts) == sum(len(q) for q in ROLLUP_QUESTIONS.values())
+    assert all(total > 0 for total, _ in from_facts)
+    assert from_rollups == from_facts

@@ -186,7 +186,15 @@ class _Touched:
 
     def refresh_rollups(self, conn: Connection) -> None:
         """Rebuild the rollup rows of every month that changed, from the release now current."""
+        whole = {dataset for dataset in {d for d, _ in self.current}
+                 if rollups.absent_beside(conn, dataset, {
+                     source: set().union(*(m for m, _ in parts))
+                     for (d, source), parts in self.current.items() if d == dataset})}
+        for dataset in sorted(whole):
+            rollups.rebuild(conn, dataset)
         for (dataset, source), parts in self.current.items():
+            if dataset in whole:
+                continue
             months = set().union(*(m for m, _ in parts))
             rollups.replace_months(conn, dataset, source, months,
                                    pl.concat([facts for _, facts in parts]))

@@ -3,8 +3,18 @@
 A rollup keeps the period, the release, the family and a few dimensions, and sums the measures
 over the rest; its rows have the fact table's columns (dropped dimensions NULL), so the one query
 builder reads either (app/query/build.py picks the smallest that fits). Rollups are rebuilt inside
-the ingest (and seed) transaction, so they are never out of step with the facts; an ingest
-rebuilds only the months (of one family) whose current figures it changed.
+the ingest transaction, so they are never out of step with the facts; an ingest rebuilds only the
+months (of one family) whose current figures it changed.
+
+A rollup is either whole or absent: queries read only the rollups that hold rows (the catalog
+probes each, app/query/catalog.py) and the facts otherwise, with the same answers (to the last
+bit: fractional measures are summed from exact integer parts, app/datasets/base.py `exact_sum`).
+`serve` on an empty database loads the snapshot's facts first and leaves the rollups to
+`complete`, run in a thread while the server starts and answers; it writes every absent rollup
+of a dataset in one transaction (also those a start interrupted, or a rollup declared after the
+data was loaded). An ingest that finds a rollup absent writes the dataset's rollups whole
+(`absent_beside`), never only the months it changed. Written whole, rollups are summed in SQL
+(`rebuild`): in the database, not in Python beside the server's first answers.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, delete, func, insert, literal, select
+from sqlalchemy import Connection, Engine, delete, false, func, insert, literal, or_, select, true
 
 from app.datasets import DATASETS, Dataset
 
@@ -48,6 +58,65 @@ def rebuild(conn: Connection, dataset_name: str) -> None:
                  .group_by(*keys))
         conn.execute(insert(table).from_select(
             ["rollup", "is_current", *carried, *kept, *measures], query))
+
+
+def absent(conn: Connection, dataset_name: str) -> list[str]:
+    """The declared rollups of a dataset that hold no rows (one index probe each)."""
+    dataset = DATASETS[dataset_name]
+    if dataset.rollup_table is None:
+        return []
+    table = dataset.rollup_table
+    names = [",".join(dims) for dims in dataset.rollups]
+    return [name for name in names
+            if conn.execute(select(table.c.id).where(table.c.rollup == name).limit(1)).first()
+            is None]
+
+
+def incomplete(conn: Connection) -> list[str]:
+    """The datasets whose current facts some declared rollup does not sum yet (it holds no rows
+    while the dataset holds current facts): what `complete` would write."""
+    out = []
+    for name, dataset in DATASETS.items():
+        if absent(conn, name) and conn.execute(
+                select(dataset.table.c.id).where(dataset.table.c.is_current.is_(True))
+                .limit(1)).first() is not None:
+            out.append(name)
+    return out
+
+
+def complete(engine: Engine) -> list[str]:
+    """Write the rollups of every dataset that lacks some (`incomplete`), each whole (`rebuild`),
+    in one transaction that moves the data version on (the catalog then reads them). Waits for a
+    running ingest (the writers' lock) and looks again once it holds the lock, so two starts
+    write them once. Returns the datasets whose rollups it wrote."""
+    from app.ingest.load import bump_data_version, lock_for_writing
+
+    with engine.connect() as conn, conn.begin():
+        lock_for_writing(conn)
+        datasets = incomplete(conn)
+        for name in datasets:
+            rebuild(conn, name)
+        if datasets:
+            bump_data_version(conn)
+    return datasets
+
+
+def absent_beside(conn: Connection, dataset_name: str,
+                  months: dict[str | None, set[dt.date]]) -> bool:
+    """Whether a declared rollup of the dataset holds no rows while facts other than the months
+    (of each family) in `months` are current: an ingest that replaced only those months' rollup
+    rows would leave sums of them passing for the whole rollup, so it writes them whole
+    (`rebuild`)."""
+    dataset = DATASETS[dataset_name]
+    if not absent(conn, dataset_name):
+        return False
+    fact = dataset.table
+    touched = [fact.c.period.in_(sorted(periods))
+               & (fact.c[dataset.family_column] == family
+                  if family is not None and dataset.family_column else true())
+               for family, periods in months.items() if periods]
+    elsewhere = select(fact.c.id).where(fact.c.is_current.is_(True), ~or_(false(), *touched))
+    return conn.execute(elsewhere.limit(1)).first() is not None
 
 
 def replace_months(conn: Connection, dataset_name: str, family: str | None,

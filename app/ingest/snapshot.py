@@ -3,7 +3,8 @@
 `build` ingests the official files into a scratch SQLite database through the normal ingest and
 writes every release's rows, current and superseded (`is_current` says which), so a database
 filled from it can answer "as of" a past release too; `load` fills an empty database from it in a
-fraction of a second. The manifest carries each release's metadata and per-period statuses, and
+fraction of a second (`serve` leaves the rollups until after its first answers:
+app/ingest/rollups.py). The manifest carries each release's metadata and per-period statuses, and
 the areas and drugs the facts name (also those an ingest added beyond seed/).
 """
 
@@ -197,8 +198,10 @@ def read_manifest(snapshot_dir: Path) -> dict:
     return manifest
 
 
-def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
-    """Fill an empty, migrated database from the snapshot, in one transaction."""
+def load(engine: Engine, snapshot_dir: Path, *, with_rollups: bool = True) -> SnapshotSummary:
+    """Fill an empty, migrated database from the snapshot, in one transaction. Without the
+    rollups (`serve`'s start), the facts alone answer every query, and `rollups.complete`
+    writes the rollups afterwards."""
     manifest = read_manifest(snapshot_dir)
     frames = {}
     size = 0
@@ -222,7 +225,7 @@ def load(engine: Engine, snapshot_dir: Path) -> SnapshotSummary:
         for dataset, frame in frames.items():
             facts = _facts(dataset, frame, release_ids, areas, drugs)
             insert_frame(conn, FACTS[dataset].table, facts)
-            if rollups.has_rollups(dataset):
+            if with_rollups and rollups.has_rollups(dataset):
                 insert_frame(conn, DATASETS[dataset].rollup_table,
                              rollups.rollup_rows(dataset, facts.filter(pl.col("is_current"))))
             rows[dataset] = frame.height
