@@ -201,11 +201,29 @@ def test_db_current_upgrade_check_on_a_new_database(borderstats: Run, database_f
     upgrade = borderstats("db", "upgrade", env=env)
     assert upgrade.returncode == 0, upgrade.stderr
     assert upgrade.stdout.startswith("schema at head on ")
+    assert "rollups" not in upgrade.stdout  # no data: none to write
     after = borderstats("db", "current", env=env)
     assert after.stdout.strip() == f"database: {head}; latest: {head}"
     check = borderstats("db", "check", env=env)
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip().splitlines()[-1] == "schema matches the models"
+
+
+def test_db_upgrade_writes_the_rollups_the_data_do_not_have(borderstats: Run, database_url: str,
+                                                             empty_engine) -> None:
+    """A start that loaded the facts and was stopped before the rollups (or a rollup a later
+    release declares): `db upgrade`, the deploy's migration step, writes them."""
+    from app.ingest import snapshot
+    from app.paths import project_dir
+
+    snapshot.load(empty_engine, project_dir("seed") / "snapshot", with_rollups=False)
+    upgrade = borderstats("db", "upgrade", env=cli_env(database_url))
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert upgrade.stdout.splitlines()[-1] == "wrote the rollups of seizures, encounters"
+    with empty_engine.connect() as conn:
+        assert rollups.incomplete(conn) == []
+    again = borderstats("db", "upgrade", env=cli_env(database_url))
+    assert "rollups" not in again.stdout
 
 
 def test_embedded_sqlite_path_is_configurable(borderstats: Run, tmp_path: Path) -> None:
@@ -259,6 +277,7 @@ def test_serve_with_no_configuration_migrates_seeds_and_answers(
         # the rollups follow the first answers, written by the serving process
         url = env.get("DATABASE_URL") or f"sqlite:///{tmp_path / '.borderstats' / 'borderstats.db'}"
         engine = database_factory.engine(url)
+        deadline = time.monotonic() + 60
         with engine.connect() as conn:
             while rollups.incomplete(conn) and time.monotonic() < deadline:
                 conn.rollback()

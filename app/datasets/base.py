@@ -234,6 +234,12 @@ class Dataset:
         """The stored columns a rollup must keep to answer for these dimensions."""
         return frozenset(c for name in dims for c in self.dimension(name).shape.rollup_columns())
 
+    @property
+    def rollup_names(self) -> frozenset[str]:
+        """The declared rollups by name (their dimensions joined by commas)."""
+        return frozenset(",".join(dims) for dims in self.rollups) if self.rollup_table is not None \
+            else frozenset()
+
     def smallest_rollup(self, dims: set[str], present: frozenset[str] | None = None) -> str | None:
         """The name of the smallest rollup keeping every column these dimensions need, if any
         (among those the database holds, when `present` says which)."""

@@ -31,6 +31,7 @@ from app.ingest.options import IngestOptions
 from app.ingest.parsers import OUTPUT_COLUMNS
 from app.ingest.reader import ParsedFile, read_file
 from app.ingest.resolve import with_area_and_drug_ids
+from app.ingest.writers import lock_for_writing
 from app.models import DataVersion, Release
 from app.periods import month_text
 from app.reference.seed import ReferenceIndex, ensure_reference, reference_index, seed_json
@@ -38,7 +39,6 @@ from app.reference.seed import ReferenceIndex, ensure_reference, reference_index
 __all__ = ["FACTS", "LoadResult", "bulk_insert", "bump_data_version", "ingest_paths",
            "load_parsed", "lock_for_writing"]
 
-INGEST_LOCK_ID = 0x626F7264  # an arbitrary constant: serialises concurrent ingests on Postgres
 
 Progress = Callable[[str, int], None]
 
@@ -226,15 +226,6 @@ def ensure_reference_releases(conn: Connection) -> list[LoadResult]:
     result = load_release(conn, parsed, citation=shipped["release"]["citation"],
                           file_name=shipped["release"]["file_name"])
     return [] if result.already_loaded else [result]
-
-
-def lock_for_writing(conn: Connection) -> None:
-    """Serialise writers: a second ingest waits for the running one, then sees its releases."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({INGEST_LOCK_ID})")
-    elif conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:
-        # Take SQLite's write lock now, before the first read, instead of at the first write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def bump_data_version(conn: Connection) -> None:

@@ -86,18 +86,17 @@ def incomplete(conn: Connection) -> list[str]:
 
 def complete(engine: Engine) -> list[str]:
     """Write the rollups of every dataset that lacks some (`incomplete`), each whole (`rebuild`),
-    in one transaction that moves the data version on (the catalog then reads them). Waits for a
-    running ingest (the writers' lock) and looks again once it holds the lock, so two starts
-    write them once. Returns the datasets whose rollups it wrote."""
-    from app.ingest.load import bump_data_version, lock_for_writing
+    in one transaction. Waits for a running ingest (the writers' lock) and looks again once it
+    holds the lock, so two starts write them once. The data version stays: no figure changes,
+    and the servers' catalogs look for absent rollups until they find them
+    (app.query.catalog.CatalogCache). Returns the datasets whose rollups it wrote."""
+    from app.ingest.writers import lock_for_writing
 
     with engine.connect() as conn, conn.begin():
         lock_for_writing(conn)
         datasets = incomplete(conn)
         for name in datasets:
             rebuild(conn, name)
-        if datasets:
-            bump_data_version(conn)
     return datasets
 
 

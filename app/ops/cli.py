@@ -227,16 +227,24 @@ def _sync_pass(engine, settings: Settings, manifest_path: Path, *, dataset: str 
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(
         help="Target revision id, or head for the latest.")] = "head") -> None:
-    """Migrate the schema up (default: to the latest revision)."""
+    """Migrate the schema up (default: to the latest revision), and at the latest write any
+    rollup it declares that the data do not have yet (a start stopped before writing them, or a
+    rollup added by a release of borderstats)."""
     from app.db import urls_from_settings
-    from app.ops.migrate import upgrade
+    from app.ingest import rollups
+    from app.ops.migrate import head_revision, upgrade
 
     engine = _engine()
     try:
         upgrade(engine, revision)
+        written = rollups.complete(engine) if revision in ("head", head_revision()) else []
     except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
+    finally:
+        engine.dispose()
     typer.echo(f"schema at {revision} on {urls_from_settings(_settings()).safe()}")
+    if written:
+        typer.echo(f"wrote the rollups of {', '.join(written)}")
 
 
 @db_cli.command("downgrade")
@@ -444,28 +452,49 @@ def _prepare_database(*, seed: bool) -> bool:
         engine.dispose()
 
 
+# Waits before each new try at writing the rollups while the database is busy or unreachable
+# (a long ingest holding SQLite's write lock past its busy timeout, a restart of Postgres).
+ROLLUP_RETRY_SECONDS = (2, 5, 15, 60, 300)
+
+
 def _complete_rollups_in_background() -> None:
     """Write the absent rollups in a thread of this process while it serves. Until they are
     written every query reads the facts (the same answers, from more rows); a stop before they
-    are written leaves none (one transaction), and the next start writes them."""
+    are written leaves none (one transaction), and the next start writes them. Tried again while
+    the database is busy; any other error (a role that may not write, as the API's in
+    docker-compose.yml, where `borderstats db upgrade` writes them) is logged once."""
     import threading
 
     def complete() -> None:
+        from sqlalchemy.exc import OperationalError
+
         from app.ingest import rollups
 
         log = logging.getLogger("borderstats")
-        started = time.perf_counter()
-        engine = _engine()
-        try:
-            datasets = rollups.complete(engine)
-        except Exception as exc:  # the server goes on answering from the facts
-            log.warning("could not write the rollups (queries read the facts): %s", exc)
+        for wait in (*ROLLUP_RETRY_SECONDS, None):
+            started = time.perf_counter()
+            engine = _engine()
+            try:
+                datasets = rollups.complete(engine)
+            except OperationalError as exc:
+                if wait is None:
+                    log.warning("could not write the rollups (queries read the facts): %s",
+                                str(exc).splitlines()[0])
+                    return
+                log.info("could not write the rollups yet (%s); trying again in %d s",
+                         str(exc).splitlines()[0], wait)
+                time.sleep(wait)
+                continue
+            except Exception as exc:  # the server goes on answering from the facts
+                log.warning("could not write the rollups (queries read the facts; `borderstats "
+                            "db upgrade` writes them): %s", str(exc).splitlines()[0])
+                return
+            finally:
+                engine.dispose()
+            if datasets:
+                log.info("wrote the rollups of %s in %.2f s", ", ".join(datasets),
+                         time.perf_counter() - started)
             return
-        finally:
-            engine.dispose()
-        if datasets:
-            log.info("wrote the rollups of %s in %.2f s", ", ".join(datasets),
-                     time.perf_counter() - started)
 
     threading.Thread(target=complete, name="borderstats-rollups", daemon=True).start()
 

@@ -175,6 +175,11 @@ class Catalog:
         self.area_spellings = spelling_index((a.id, (a.slug, a.name, *a.aliases)) for a in self.areas)
         self.drug_spellings = spelling_index(
             (d.id, (d.slug, d.name, d.source_name, *d.aliases)) for d in self.drugs)
+        # A loaded dataset with a declared rollup the database does not hold yet (serve writes
+        # them after its start): CatalogCache looks for them again until it does.
+        self.rollups_absent = self.vintage is None and any(
+            self.rollups.get(name, frozenset()) != DATASETS[name].rollup_names
+            for name in self.loaded_datasets if name in DATASETS)
         self.port_by_slug = {p.slug: p for p in self.ports}
         self.port_spellings = spelling_index(
             (i, (p.slug, p.name, f"{p.name} port of entry", *p.crossings))
@@ -489,6 +494,12 @@ class CatalogCache:
         version = await read_version(conn)
         if self._catalog is None or self._catalog.version != version:
             self._catalog = await load_catalog(conn, version)
+        elif self._catalog.rollups_absent:
+            # Rollups written since (app.ingest.rollups.complete) change no figure and so not the
+            # version: the same catalog reading them, with its plans made afresh.
+            present = await _rollups_present(conn)
+            if present != self._catalog.rollups:
+                self._catalog = replace(self._catalog, rollups=present, memo=Memo())
         self._checked_at = time.monotonic()
         return self._catalog
 
