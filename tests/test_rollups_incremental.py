@@ -190,29 +190,35 @@ def test_rollups_written_after_a_load_without_them_are_those_of_a_full_load(
 def test_a_rollup_absent_beside_others_is_written_with_them(database_factory):
     """One declared rollup without rows while the dataset's others have theirs (a rollup a later
     release of borderstats declares; a start stopped part way cannot leave it, as `complete` is
-    one transaction): `incomplete` names the dataset and `complete` writes its rollups whole.
-    Over every declared rollup of each dataset."""
+    one transaction): `absent` names it and `incomplete` the dataset, for every declared rollup
+    of each dataset (deleted in a transaction rolled back); `complete` writes the dataset's
+    rollups whole (each dataset's last one deleted for good)."""
     engine = database_factory.engine()
     snapshot.load(engine, SNAPSHOT)
     whole = rollup_rows(engine)
     with_rollups = {n: d for n, d in DATASETS.items() if d.rollup_table is not None}
+    order = list(DATASETS).index
     for index in range(max(len(d.rollups) for d in with_rollups.values())):
-        dropped = {}
-        with engine.begin() as conn:
+        with engine.connect() as conn, conn.begin() as transaction:
+            dropped = {}
             for name, dataset in with_rollups.items():
                 if index < len(dataset.rollups):
                     rollup = ",".join(dataset.rollups[index])
                     table = dataset.rollup_table
                     conn.execute(table.delete().where(table.c.rollup == rollup))
                     dropped[name] = rollup
-        with engine.connect() as conn:
             for name, rollup in dropped.items():
                 assert rollups.absent(conn, name) == [rollup]
-            assert rollups.incomplete(conn) == sorted(dropped, key=list(DATASETS).index)
-        assert rollups.complete(engine) == sorted(dropped, key=list(DATASETS).index)
-        written = rollup_rows(engine)
-        for table in whole:
-            assert_same_rows(table, written[table], whole[table])
+            assert rollups.incomplete(conn) == sorted(dropped, key=order)
+            transaction.rollback()
+    with engine.begin() as conn:
+        for dataset in with_rollups.values():
+            table = dataset.rollup_table
+            conn.execute(table.delete().where(table.c.rollup == ",".join(dataset.rollups[-1])))
+    assert rollups.complete(engine) == sorted(with_rollups, key=order)
+    written = rollup_rows(engine)
+    for table in whole:
+        assert_same_rows(table, written[table], whole[table])
 
 
 # A question reading each declared rollup (the test checks that they do), and each dataset plainly.
