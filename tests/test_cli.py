@@ -365,3 +365,34 @@ def test_a_command_starts_with_thresholds_under_which_importing_the_app_makes_no
     finally:
         gc.set_threshold(*original)
     assert seen == [cli_module.STARTUP_GC_THRESHOLDS]
+
+
+def test_the_serving_thread_tries_again_while_the_database_cannot_be_reached(
+        database_url: str, empty_engine, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The rollups serve writes after its start: a database it cannot reach at first (restarting,
+    busy past SQLite's timeout) gets them at a later try, each wait said in the log."""
+    import threading
+
+    from app.db import database_urls, make_sync_engine
+    from app.ingest import snapshot
+    from app.ops import cli as cli_module
+    from app.paths import project_dir
+
+    snapshot.load(empty_engine, project_dir("seed") / "snapshot", with_rollups=False)
+    engines = iter([make_sync_engine(database_urls(UNREACHABLE), timeout=1),
+                    make_sync_engine(database_urls(UNREACHABLE), timeout=1)])
+    monkeypatch.setattr(cli_module, "_engine",
+                        lambda: next(engines, None) or make_sync_engine(database_urls(database_url)))
+    monkeypatch.setattr(cli_module, "ROLLUP_RETRY_SECONDS", (0.05, 0.05, 0.05))
+    caplog.set_level(logging.INFO, logger="borderstats")
+    cli_module._complete_rollups_in_background()
+    thread = next(t for t in threading.enumerate() if t.name == "borderstats-rollups")
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    with empty_engine.connect() as conn:
+        assert rollups.incomplete(conn) == []
+    lines = [r.getMessage() for r in caplog.records if r.name == "borderstats"]
+    assert [line.split(" (")[0] for line in lines[:2]] == ["could not write the rollups yet"] * 2
+    assert lines[2].startswith("wrote the rollups of seizures, encounters in ")
+    assert len(lines) == 3

@@ -274,13 +274,21 @@ def test_every_answer_is_the_same_before_and_after_the_rollups_are_written(datab
         async def present() -> dict:
             return (await client.app.state.catalogs.get()).rollups
 
+        async def rollups_read() -> set:
+            """The rollups the plans the answers were made with read (None: the facts)."""
+            catalog = await client.app.state.catalogs.get()
+            return {plan.rollup for key, plan in catalog.memo.items() if key[0] == "plan"}
+
         def etag() -> str:
             return client.get("/seizures", params={"drug": "fentanyl"}).headers["etag"]
 
         from_facts, first_etag = answers(), etag()
         assert not any(client.portal.call(present).values())
+        assert client.portal.call(rollups_read) == {None}
         assert rollups.complete(engine) == ["seizures", "encounters"]
         from_rollups = answers()
+        assert client.portal.call(rollups_read) == {
+            None, *(r for d in DATASETS.values() for r in d.rollup_names)}
         assert etag() == first_etag  # no figure changed: the data version and ETags stay
         assert client.portal.call(present) == {
             name: frozenset(",".join(d) for d in dataset.rollups)
@@ -289,3 +297,25 @@ def test_every_answer_is_the_same_before_and_after_the_rollups_are_written(datab
     assert len(from_facts) == sum(len(q) for q in ROLLUP_QUESTIONS.values())
     assert all(total > 0 for total, _ in from_facts)
     assert from_rollups == from_facts
+
+
+def test_complete_takes_no_lock_when_no_rollup_is_absent(database_factory):
+    """`db upgrade` (every deploy) and each start call `complete`: on a database with every
+    rollup it must not wait behind a running ingest, which holds the writers' lock for as long
+    as it loads (on Postgres with no time limit). Fails if it took the lock before looking."""
+    import threading
+
+    from app.ingest.writers import lock_for_writing
+
+    engine = database_factory.engine()
+    snapshot.load(engine, SNAPSHOT)
+    result: list = []
+    with engine.connect() as ingest, ingest.begin():
+        lock_for_writing(ingest)  # an ingest in progress
+        worker = threading.Thread(target=lambda: result.append(rollups.complete(engine)),
+                                  daemon=True)
+        worker.start()
+        worker.join(timeout=10)
+        waited = worker.is_alive()
+    worker.join(timeout=60)
+    assert not waited and result == [[]]

@@ -476,25 +476,25 @@ def _complete_rollups_in_background() -> None:
             engine = _engine()
             try:
                 datasets = rollups.complete(engine)
-            except OperationalError as exc:
-                if wait is None:
-                    log.warning("could not write the rollups (queries read the facts): %s",
-                                str(exc).splitlines()[0])
-                    return
-                log.info("could not write the rollups yet (%s); trying again in %d s",
-                         str(exc).splitlines()[0], wait)
-                time.sleep(wait)
-                continue
+            except OperationalError as exc:  # busy or unreachable: maybe not for long
+                error = str(exc).splitlines()[0]
             except Exception as exc:  # the server goes on answering from the facts
                 log.warning("could not write the rollups (queries read the facts; `borderstats "
                             "db upgrade` writes them): %s", str(exc).splitlines()[0])
                 return
+            else:
+                if datasets:
+                    log.info("wrote the rollups of %s in %.2f s", ", ".join(datasets),
+                             time.perf_counter() - started)
+                return
             finally:
                 engine.dispose()
-            if datasets:
-                log.info("wrote the rollups of %s in %.2f s", ", ".join(datasets),
-                         time.perf_counter() - started)
-            return
+            if wait is None:
+                log.warning("could not write the rollups (queries read the facts; `borderstats "
+                            "db upgrade` writes them): %s", error)
+                return
+            log.info("could not write the rollups yet (%s); trying again in %d s", error, wait)
+            time.sleep(wait)
 
     threading.Thread(target=complete, name="borderstats-rollups", daemon=True).start()
 

@@ -175,11 +175,13 @@ class Catalog:
         self.area_spellings = spelling_index((a.id, (a.slug, a.name, *a.aliases)) for a in self.areas)
         self.drug_spellings = spelling_index(
             (d.id, (d.slug, d.name, d.source_name, *d.aliases)) for d in self.drugs)
-        # A loaded dataset with a declared rollup the database does not hold yet (serve writes
-        # them after its start): CatalogCache looks for them again until it does.
+        # A dataset with current figures and a declared rollup the database does not hold yet
+        # (serve writes them after its start): CatalogCache looks for them until it does.
+        with_current = {self.release_by_id[r].dataset for r, n in self.current_counts.items()
+                        if n and r in self.release_by_id}
         self.rollups_absent = self.vintage is None and any(
             self.rollups.get(name, frozenset()) != DATASETS[name].rollup_names
-            for name in self.loaded_datasets if name in DATASETS)
+            for name in with_current if name in DATASETS)
         self.port_by_slug = {p.slug: p for p in self.ports}
         self.port_spellings = spelling_index(
             (i, (p.slug, p.name, f"{p.name} port of entry", *p.crossings))
