@@ -10,11 +10,12 @@ A rollup is either whole or absent: queries read only the rollups that hold rows
 probes each, app/query/catalog.py) and the facts otherwise, with the same answers (to the last
 bit: fractional measures are summed from exact integer parts, app/datasets/base.py `exact_sum`).
 `serve` on an empty database loads the snapshot's facts first and leaves the rollups to
-`complete`, run in a thread while the server starts and answers; it writes every absent rollup
-of a dataset in one transaction (also those a start interrupted, or a rollup declared after the
-data was loaded). An ingest that finds a rollup absent writes the dataset's rollups whole
-(`absent_beside`), never only the months it changed. Written whole, rollups are summed in SQL
-(`rebuild`): in the database, not in Python beside the server's first answers.
+`complete`, run in a thread while the server starts and answers (and by `borderstats db
+upgrade`); it writes every absent rollup of a dataset in one transaction (also those a start
+interrupted, or a rollup declared after the data was loaded). An ingest that finds a rollup
+absent writes the dataset's rollups whole (`absent_beside`), never only the months it changed.
+Written whole, rollups are summed in SQL (`rebuild`): in the database, not in Python beside the
+server's first answers.
 """
 
 from __future__ import annotations
@@ -86,9 +87,10 @@ def incomplete(conn: Connection) -> list[str]:
 
 def complete(engine: Engine) -> list[str]:
     """Write the rollups of every dataset that lacks some (`incomplete`), each whole (`rebuild`),
-    in one transaction. Waits for a running ingest (the writers' lock) and looks again once it
-    holds the lock, so two starts write them once. The data version stays: no figure changes,
-    and the servers' catalogs look for absent rollups until they find them
+    in one transaction. With none absent it returns at once, taking no lock (`db upgrade` runs
+    it on every deploy); otherwise it waits for a running ingest (the writers' lock) and looks
+    again once it holds the lock, so two starts write them once. The data version stays: no
+    figure changes, and the servers' catalogs look for absent rollups until they find them
     (app.query.catalog.CatalogCache). Returns the datasets whose rollups it wrote."""
     from app.ingest.writers import lock_for_writing
 
