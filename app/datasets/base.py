@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, Table, cast, func, literal
+from sqlalchemy import Float, Table, cast, func, literal, select, union_all
 
 from app.datasets.time import TimeAxis
 from app.datasets.values import Values
@@ -239,6 +239,17 @@ class Dataset:
         """The declared rollups by name (their dimensions joined by commas)."""
         return frozenset(",".join(dims) for dims in self.rollups) if self.rollup_table is not None \
             else frozenset()
+
+    def rollups_present(self) -> Any:
+        """SQL: the names of the declared rollups that hold rows (one index probe each), or None
+        for a dataset without rollups. The catalog reads it to plan (app/query/catalog.py); the
+        writers to find the rollups to write (app/ingest/rollups.py)."""
+        if self.rollup_table is None or not self.rollups:
+            return None
+        table = self.rollup_table
+        return union_all(*(select(literal(name).label("rollup"))
+                           .where(select(table.c.id).where(table.c.rollup == name).exists())
+                           for name in sorted(self.rollup_names)))
 
     def smallest_rollup(self, dims: set[str], present: frozenset[str] | None = None) -> str | None:
         """The name of the smallest rollup keeping every column these dimensions need, if any

@@ -389,14 +389,9 @@ async def _rollups_present(conn: AsyncConnection) -> dict[str, frozenset[str]]:
     """Dataset -> the declared rollups the database holds rows of (one index probe each)."""
     out = {}
     for dataset in DATASETS.values():
-        if dataset.rollup_table is not None and dataset.rollups:
-            table = dataset.rollup_table
-            names = [",".join(dims) for dims in dataset.rollups]
-            probes = [select(literal(name).label("rollup"))
-                      .where(select(table.c.id).where(table.c.rollup == name).exists())
-                      for name in names]
-            found = await conn.execute(union_all(*probes))
-            out[dataset.name] = frozenset(r[0] for r in found)
+        probes = dataset.rollups_present()
+        if probes is not None:
+            out[dataset.name] = frozenset((await conn.execute(probes)).scalars())
     return out
 
 
