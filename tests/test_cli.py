@@ -372,8 +372,6 @@ def test_the_serving_thread_tries_again_while_the_database_cannot_be_reached(
         caplog: pytest.LogCaptureFixture) -> None:
     """The rollups serve writes after its start: a database it cannot reach at first (restarting,
     busy past SQLite's timeout) gets them at a later try, each wait said in the log."""
-    import threading
-
     from app.db import database_urls, make_sync_engine
     from app.ingest import snapshot
     from app.ops import cli as cli_module
@@ -386,8 +384,7 @@ def test_the_serving_thread_tries_again_while_the_database_cannot_be_reached(
                         lambda: next(engines, None) or make_sync_engine(database_urls(database_url)))
     monkeypatch.setattr(cli_module, "ROLLUP_RETRY_SECONDS", (0.05, 0.05, 0.05))
     caplog.set_level(logging.INFO, logger="borderstats")
-    cli_module._complete_rollups_in_background()
-    thread = next(t for t in threading.enumerate() if t.name == "borderstats-rollups")
+    thread = cli_module._complete_rollups_in_background()
     thread.join(timeout=60)
     assert not thread.is_alive()
     with empty_engine.connect() as conn:

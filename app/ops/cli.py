@@ -19,6 +19,8 @@ import typer
 # Only what `--help` needs is imported here: SQLAlchemy, pydantic settings and the web stack are
 # imported by the commands that use them (`borderstats --help` in well under half a second).
 if TYPE_CHECKING:
+    import threading
+
     from app.config import Settings
 
 READER = "borderstats_reader"  # app.ops.roles names them too; not imported here (psycopg at start-up)
@@ -457,12 +459,13 @@ def _prepare_database(*, seed: bool) -> bool:
 ROLLUP_RETRY_SECONDS = (2, 5, 15, 60, 300)
 
 
-def _complete_rollups_in_background() -> None:
+def _complete_rollups_in_background() -> threading.Thread:
     """Write the absent rollups in a thread of this process while it serves. Until they are
     written every query reads the facts (the same answers, from more rows); a stop before they
     are written leaves none (one transaction), and the next start writes them. Tried again while
     the database is busy; any other error (a role that may not write, as the API's in
-    docker-compose.yml, where `borderstats db upgrade` writes them) is logged once."""
+    docker-compose.yml, where `borderstats db upgrade` writes them) is logged once. Returns the
+    thread (started)."""
     import threading
 
     def complete() -> None:
@@ -496,7 +499,9 @@ def _complete_rollups_in_background() -> None:
             log.info("could not write the rollups yet (%s); trying again in %d s", error, wait)
             time.sleep(wait)
 
-    threading.Thread(target=complete, name="borderstats-rollups", daemon=True).start()
+    thread = threading.Thread(target=complete, name="borderstats-rollups", daemon=True)
+    thread.start()
+    return thread
 
 
 def _seed(engine) -> None:
