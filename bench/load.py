@@ -115,18 +115,36 @@ def worker_rss(server_pid: int) -> dict[int, float]:
     return {p: rss_mb(p) for p in workers}
 
 
+def connections_per_worker(port: int) -> list[int]:
+    """How many of the client's connections each worker holds now (`ss`; [] without it): the
+    kernel hands a burst of new connections to whichever worker accepts first, and a worker
+    with more of them answers each more slowly for the whole run."""
+    try:
+        out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    pids = [part.split(",")[0] for part in out.split("pid=")[1:]]
+    return sorted((pids.count(p) for p in set(pids)), reverse=True)
+
+
 def run_wrk(base: str, *, distinct: bool, seconds: int, connections: int) -> dict[str, float]:
     paths = ", ".join(json.dumps(p) for p in MIX)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % {"paths": paths, "distinct": "true" if distinct else "false"})
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
-                              "-s", script.name, base], capture_output=True, text=True,
-                             timeout=seconds + 60, check=True).stdout
+        wrk = subprocess.Popen(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout",
+                                "5s", "-s", script.name, base], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        time.sleep(min(2.0, seconds / 2))
+        held = connections_per_worker(int(base.rsplit(":", 1)[1]))
+        out, err = wrk.communicate(timeout=seconds + 60)
+        if wrk.returncode:
+            raise subprocess.CalledProcessError(wrk.returncode, "wrk", out, err)
     finally:
         os.unlink(script.name)
     line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
-    return json.loads(line.removeprefix("WRK_JSON "))
+    return {**json.loads(line.removeprefix("WRK_JSON ")), "held": held}
 
 
 def report(label: str, figures: dict[str, float], before: dict[int, float],
@@ -143,6 +161,8 @@ def report(label: str, figures: dict[str, float], before: dict[int, float],
     met = "met" if figures["p99_ms"] < p99_target else "missed"
     print(f"  p99            {figures['p99_ms']:>10.1f} ms   target < {p99_target:.0f} ms ({met})")
     print(f"  max            {figures['max_ms']:>10.1f} ms")
+    if figures["held"]:
+        print(f"  connections a worker holds (2 s in): {' / '.join(map(str, figures['held']))}")
     for pid in sorted(before):
         rss = after.get(pid, 0)
         print(f"  worker {pid} RSS {before[pid]:.1f} MB -> {rss:.1f} MB   target <= {RSS_TARGET_MB} MB "
