@@ -7,6 +7,7 @@ ingest loader, rollups, snapshot and comparisons read it and never ask a dataset
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -47,13 +48,44 @@ class Measure:
         return None if value is None else self.presenter()(value)
 
     def presenter(self) -> Callable[[Any], Any]:
-        """`present` for a value known not to be None, as one cheap callable (rows use it)."""
+        """`present` for a value known not to be None, as one cheap callable (rows use it). A
+        rounded measure's is a `Rounded` table, one per precision for the process: rows look
+        values up in it by subscript (a figure repeats across requests: a hit costs a dict
+        lookup instead of formatting the number again)."""
         if self.integer:
             return int
         if self.digits:
-            spec = f".{self.digits}g"
-            return lambda value: float(format(float(value), spec))
+            return rounded(self.digits)
         return float
+
+
+class Rounded(dict):
+    """Values rounded to a number of significant digits, remembered: `table[value]` (or
+    `table(value)`) is `float(format(float(value), ".<digits>g"))`. A zero is never kept (0.0 and
+    -0.0 are equal keys, and each keeps its sign), nor a NaN; past `LIMIT` entries the table starts
+    afresh, so it holds at most a few MB."""
+
+    LIMIT = 50_000
+
+    def __init__(self, digits: int):
+        super().__init__()
+        self.spec = f".{digits}g"
+
+    def __missing__(self, value: Any) -> float:
+        out = float(format(float(value), self.spec))
+        if value and value == value:
+            if len(self) >= self.LIMIT:
+                self.clear()
+            self[value] = out
+        return out
+
+    __call__ = dict.__getitem__
+
+
+@functools.cache
+def rounded(digits: int) -> Rounded:
+    """The process's table for one precision."""
+    return Rounded(digits)
 
 
 @dataclass(frozen=True)

@@ -97,9 +97,9 @@ class Shaper:
         columns: list[tuple[str, int, Any, str]] = []
         for label, output in plan.keys:
             if output is None:
-                convert = _memoized(lambda v, g=label: time.format_key(g, v))
+                convert = Lookup(lambda v, g=label: time.format_key(g, v))
             else:
-                convert = None if output.present is None else _memoized(output.present)
+                convert = None if output.present is None else Lookup(output.present)
             columns.append((label, at[label], convert, "key"))
         for name in plan.measures:
             columns.append((name, at[name], dataset.measure(name).presenter(), "figure"))
@@ -146,19 +146,11 @@ class Shaper:
             self.last = max(self.last or last, last)
 
 
-def _completeness(spec: QuerySpec, usable: frozenset[dt.date]) -> Any:
+def _completeness(spec: QuerySpec, usable: frozenset[dt.date]) -> Lookup:
     """period_complete of a grain key: every month (year) of that period is usable (each key
     worked out once per request)."""
-    grain_periods = spec.dataset.time.grain_periods
-    known: dict[Any, bool] = {}
-
-    def complete(key: Any) -> bool:
-        found = known.get(key)
-        if found is None:
-            found = known[key] = usable.issuperset(grain_periods(spec.grain, key))
-        return found
-
-    return complete
+    grain_periods, grain = spec.dataset.time.grain_periods, spec.grain
+    return Lookup(lambda key: usable.issuperset(grain_periods(grain, key)))
 
 
 def _row_maker(columns: Sequence[tuple[str, int, Any, str]], facts: int) -> Any:
@@ -170,14 +162,18 @@ def _row_maker(columns: Sequence[tuple[str, int, Any, str]], facts: int) -> Any:
     cells, converters = [], []
     for label, index, convert, kind in columns:
         at = len(converters)
+        # A table (a dict that works out what it lacks) is read by subscript, which costs less
+        # than a call: every cell of every row passes here.
+        apply = "c[{at}][{v}]" if isinstance(convert, dict) else "c[{at}]({v})"
         if convert is None:
             cell = f"r[{index}]"
         elif kind == "figure":
-            cell = f"None if not r[{facts}] or (v := r[{index}]) is None else c[{at}](v)"
+            cell = (f"None if not r[{facts}] or (v := r[{index}]) is None else "
+                    + apply.format(at=at, v="v"))
         elif kind == "key":
-            cell = f"None if (v := r[{index}]) is None else c[{at}](v)"
+            cell = f"None if (v := r[{index}]) is None else " + apply.format(at=at, v="v")
         else:
-            cell = f"c[{at}](r[{index}])"
+            cell = apply.format(at=at, v=f"r[{index}]")
         if convert is not None:
             converters.append(convert)
         cells.append(f"{label!r}: {cell}")
@@ -196,17 +192,17 @@ def _compiled_shape(cells: str) -> Any:
     return names["shape"]
 
 
-def _memoized(convert: Any) -> Any:
-    """A converter that remembers its answers (keys repeat: months, categories)."""
-    seen: dict[Any, Any] = {}
+class Lookup(dict):
+    """A converter's answers, worked out once per value (keys repeat: months, categories):
+    `table[value]` converts a value it has not seen and keeps the answer."""
 
-    def cached(value: Any) -> Any:
-        found = seen.get(value)
-        if found is None:
-            found = seen[value] = convert(value)
+    def __init__(self, convert: Any):
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value: Any) -> Any:
+        found = self[value] = self.convert(value)
         return found
-
-    return cached
 
 
 def output_columns(plan: Plan) -> list[str]:
