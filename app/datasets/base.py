@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, Table, cast, func, literal, select, union_all
+from sqlalchemy import BigInteger, Float, Table, cast, func, literal, select, union_all
 
 from app.datasets.time import TimeAxis
 from app.datasets.values import Values
@@ -303,6 +303,12 @@ def exact_sum(table: Any, parts: tuple[str, str]) -> Any:
     the result depends only on which rows are added, never on their order or on whether they
     were summed before (rollups): an answer computed from the facts today is the answer computed
     from the rollups then, to the last bit. The float is the parts' sums scaled and added, the
-    same IEEE operations on every backend."""
-    high, low = (cast(func.sum(table.c[c]), Float) for c in parts)
+    same IEEE operations on every backend.
+
+    Each sum is read as a BIGINT before it becomes a float: Postgres sums BIGINTs as NUMERIC,
+    and NUMERIC turns into a float by way of its text, per group; through BIGINT it costs less
+    (0.2 ms of 2.9 for fentanyl by area and fiscal year). The value is the same integer; a sum
+    past BIGINT's range (9.2e18: 9.2 trillion pounds, or 9.2 million rows of the 1e-18 part,
+    each below 1e12) would be an error, never a wrong figure."""
+    high, low = (cast(cast(func.sum(table.c[c]), BigInteger), Float) for c in parts)
     return high / literal(PART_SCALES[0], Float) + low / literal(PART_SCALES[1], Float)
