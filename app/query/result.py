@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from app import periods
@@ -286,7 +287,7 @@ def caveats(result: QueryResult, catalog: Catalog) -> list[str]:
     if monthly:
         notes.extend(_partial_year_note(spec, family, catalog))
     rows = result.rows
-    if rows and all(all(r.get(m.name) is None for m in dataset.measures) for r in rows):
+    if rows and _no_figure(rows, [m.name for m in dataset.measures if m.name in result.columns]):
         notes.append("No published figure matches this selection: the releases hold none for "
                      "it, so the figures are null (no data), not zero (see /datasets for what each "
                      "release family covers).")
@@ -294,10 +295,21 @@ def caveats(result: QueryResult, catalog: Catalog) -> list[str]:
         unit = dataset.time.unit
         notes.append(f"The data do not cover every requested {unit}; figures are for the {unit}s "
                      "that are covered (see meta.period).")
-    if spec.grain and any(r.get("period_complete") is False for r in rows):
+    if (spec.grain and "period_complete" in result.columns
+            and False in map(itemgetter("period_complete"), rows)):  # bools only: `in` is exact
         notes.append("Rows with period_complete=false cover only part of their period.")
     notes.extend(c.text for c in dataset.caveats if c.applies(spec))
     return list(dict.fromkeys(notes))
+
+
+def _no_figure(rows: list[dict[str, Any]], measures: list[str]) -> bool:
+    """Whether every figure of every row is null (no published row matches), read without a
+    Python step per row."""
+    if not measures:
+        return True
+    nothing = (None,) * len(measures) if len(measures) > 1 else None
+    figures = list(map(itemgetter(*measures), rows))
+    return figures.count(nothing) == len(figures)
 
 
 def _partial_year_note(spec: QuerySpec, family: Family, catalog: Catalog) -> tuple[str, ...]:
