@@ -309,6 +309,6 @@ def exact_sum(table: Any, parts: tuple[str, str]) -> Any:
     and NUMERIC turns into a float by way of its text, per group; through BIGINT it costs less
     (0.2 ms of 2.9 for fentanyl by area and fiscal year). The value is the same integer; a sum
     past BIGINT's range (9.2e18: 9.2 trillion pounds, or 9.2 million rows of the 1e-18 part,
-    each below 1e12) would be an error, never a wrong figure."""
+    each at most 1e12) would be an error, never a wrong figure."""
     high, low = (cast(cast(func.sum(table.c[c]), BigInteger), Float) for c in parts)
     return high / literal(PART_SCALES[0], Float) + low / literal(PART_SCALES[1], Float)

@@ -149,7 +149,7 @@ class Shaper:
 
 def _completeness(spec: QuerySpec, usable: frozenset[dt.date]) -> Lookup:
     """period_complete of a grain key: every month (year) of that period is usable (each key
-    worked out once per request)."""
+    worked out once per shaper: a request's, or a kept batch's for its data version)."""
     grain_periods, grain = spec.dataset.time.grain_periods, spec.grain
     return Lookup(lambda key: usable.issuperset(grain_periods(grain, key)))
 
@@ -296,7 +296,9 @@ def caveats(result: QueryResult, catalog: Catalog) -> list[str]:
         notes.append(f"The data do not cover every requested {unit}; figures are for the {unit}s "
                      "that are covered (see meta.period).")
     if (spec.grain and "period_complete" in result.columns
-            and False in map(itemgetter("period_complete"), rows)):  # bools only: `in` is exact
+            # `in` compares with ==, so 0 would match too: period_complete is always a bool
+            # (`_completeness`: a set's issuperset)
+            and False in map(itemgetter("period_complete"), rows)):
         notes.append("Rows with period_complete=false cover only part of their period.")
     notes.extend(c.text for c in dataset.caveats if c.applies(spec))
     return list(dict.fromkeys(notes))

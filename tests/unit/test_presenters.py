@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -60,12 +61,24 @@ def test_every_measure_presents_every_official_value_by_its_rule_first_time_and_
         assert [present[v] for v in values] == got  # rows read it by subscript
 
 
-def test_a_rounded_zero_keeps_its_sign_whichever_zero_came_first() -> None:
+@pytest.mark.parametrize("zeros", [(0.0, -0.0), (-0.0, 0.0)])
+def test_a_rounded_zero_keeps_its_sign_whichever_zero_came_first(zeros) -> None:
     table = Rounded(10)
-    assert math.copysign(1, table[0.0]) == 1
-    assert math.copysign(1, table[-0.0]) == -1
-    assert math.copysign(1, table(0.0)) == 1
+    for _ in range(2):
+        for zero in zeros:
+            assert math.copysign(1, table[zero]) == math.copysign(1, zero)
+            assert math.copysign(1, table(zero)) == math.copysign(1, zero)
     assert len(table) == 0
+
+
+def test_rounding_to_significant_digits_by_example() -> None:
+    """Worked by hand, not by the formula the code uses."""
+    table = Rounded(10)
+    cases = {8.3799469484296: 8.379946948, 123456789.126: 123456789.1, 0.000123456789012: 0.000123456789,
+             2.5: 2.5, 12: 12.0, Decimal("1234.567890123"): 1234.56789, 10**12 + 1: 1e12}
+    for value, written in cases.items():
+        for _ in range(2):
+            assert table[value] == written and type(table[value]) is float, value
 
 
 def test_a_rounded_nan_is_nan_and_is_not_kept() -> None:
