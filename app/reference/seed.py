@@ -49,13 +49,16 @@ def _upsert_states(conn: Connection) -> None:
 def _upsert_drugs(conn: Connection) -> None:
     have = {row.slug: row for row in conn.execute(
         select(Drug.id, Drug.slug, Drug.name, Drug.source_name, Drug.aliases))}
+    new = []
     for drug in seed_json("drugs.json")["drugs"]:
         values = {k: drug[k] for k in ("slug", "name", "source_name", "aliases")}
         row = have.get(drug["slug"])
         if row is None:
-            conn.execute(insert(Drug).values(**values))
+            new.append(values)
         elif any(getattr(row, k) != v for k, v in values.items()):
             conn.execute(update(Drug).where(Drug.id == row.id).values(**values))
+    if new:
+        conn.execute(insert(Drug), new)  # in the file's order, as their ids are given
 
 
 def _upsert_areas(conn: Connection) -> None:
@@ -67,6 +70,8 @@ def _upsert_areas(conn: Connection) -> None:
     area_states: dict[int, set[str]] = {}
     for area_id, code in conn.execute(select(AreaState.area_id, AreaState.state_code)):
         area_states.setdefault(area_id, set()).add(code)
+    new: dict[str, tuple[dict[str, object], list[str]]] = {}  # slug -> (values, states)
+    states: list[dict[str, object]] = []  # AreaState rows to insert
     for area in seed_json("areas.json")["areas"]:
         slug = slugify(area["name"])
         values = {
@@ -82,19 +87,22 @@ def _upsert_areas(conn: Connection) -> None:
             "note": area.get("note"),
         }
         row = have.get(slug)
-        if row is not None:
-            area_id = row.id
-            if any(getattr(row, k) != v for k, v in values.items()):
-                conn.execute(update(Area).where(Area.id == area_id).values(**values))
-            if area_states.get(area_id, set()) == set(area["states"]):
-                continue
-            conn.execute(delete(AreaState).where(AreaState.area_id == area_id))
-        else:
-            area_id = conn.execute(insert(Area).values(**values).returning(Area.id)).scalar_one()
-        if area["states"]:
-            conn.execute(
-                insert(AreaState), [{"area_id": area_id, "state_code": s} for s in area["states"]]
-            )
+        if row is None:
+            new[slug] = (values, area["states"])
+            continue
+        if any(getattr(row, k) != v for k, v in values.items()):
+            conn.execute(update(Area).where(Area.id == row.id).values(**values))
+        if area_states.get(row.id, set()) != set(area["states"]):
+            conn.execute(delete(AreaState).where(AreaState.area_id == row.id))
+            states.extend({"area_id": row.id, "state_code": s} for s in area["states"])
+    if new:
+        # One statement for every new area (a first load inserts all of them), then their ids
+        conn.execute(insert(Area), [values for values, _ in new.values()])
+        ids = dict(conn.execute(select(Area.slug, Area.id).where(Area.slug.in_(new))).all())
+        states.extend({"area_id": ids[slug], "state_code": s}
+                      for slug, (_, codes) in new.items() for s in codes)
+    if states:
+        conn.execute(insert(AreaState), states)
 
 
 def _upsert_events(conn: Connection) -> None:
