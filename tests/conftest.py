@@ -91,7 +91,11 @@ class PostgresServer:
             base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
         )
         with self.admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            version = conn.execute(text("SHOW server_version_num")).scalar_one()
+        # Postgres 15 clones a template by writing each of its blocks to the WAL (0.25 s and
+        # 0.23 s of server CPU a clone of the migrated template here); FILE_COPY copies its files
+        # after a checkpoint (0.07 s, 0.03 s of CPU), and a clone of a test template needs no WAL.
+        self.strategy = " STRATEGY FILE_COPY" if int(version) >= 150000 else ""
         self.created: list[str] = []
         self.template: str | None = None
         # The next migrated database, being cloned in the background while a test runs: cloning
@@ -107,7 +111,7 @@ class PostgresServer:
         if migrated and self.template is None:
             template = self._new_name("bs_tpl_")
             self.created.append(template)
-            self._execute(f'CREATE DATABASE "{template}"')
+            self._execute(f'CREATE DATABASE "{template}"{self.strategy}')
             engine = make_sync_engine(database_urls(self.url(template)))
             try:
                 upgrade(engine)
@@ -117,7 +121,7 @@ class PostgresServer:
         if not migrated:
             name = self._new_name("bs_test_")
             self.created.append(name)
-            self._execute(f'CREATE DATABASE "{name}"')
+            self._execute(f'CREATE DATABASE "{name}"{self.strategy}')
             return self.url(name)
         # Taken before waiting: a clone that failed is not handed out again by the next call.
         spare, self._spare = self._spare, None
@@ -131,7 +135,7 @@ class PostgresServer:
         name = self._new_name("bs_test_")
         self.created.append(name)
         return name, self._spares.submit(
-            self._execute, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+            self._execute, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"{self.strategy}')
 
     def drop(self, url: str) -> None:
         name = make_url(url).database

@@ -284,7 +284,8 @@ def test_seizure_releases_in_any_order_settle_the_same_current_figures(order, em
     assert got.keys() == expected.keys()
     for key, (name, events, lbs) in expected.items():
         assert got[key][:2] == (name, events), key
-        assert got[key][2] == pytest.approx(lbs, rel=1e-9), key
+        # approx only where the pounds differ (the same assertion, cheaper for equal values)
+        assert got[key][2] == lbs or got[key][2] == pytest.approx(lbs, rel=1e-9), key
 
     # Totals per fiscal year, whatever the order.
     by_fy: dict[int, list] = defaultdict(lambda: [0, 0.0])
