@@ -76,22 +76,17 @@ class ContractClient(TestClient):
         return response
 
 
-_CONTRACTS: dict[tuple, Contract] = {}
+_CONTRACTS: dict[int, Contract] = {}
 
 
 def contract_of(app: Any) -> Contract:
-    """The contract of an app's OpenAPI document, built once per distinct set of routes: the
-    document is made of the app's metadata and routes only (no setting changes it), and every
-    app of a process mounts the same module-level handlers, so apps made with other settings
-    share it instead of each building the document (~0.25 s an app). Routes left out of the
-    document (FastAPI's /openapi.json, /docs and /redoc, made per app) are left out of the key."""
-    key = (app.title, app.version, tuple(
-        (getattr(route, "path", None), tuple(sorted(getattr(route, "methods", None) or ())),
-         id(getattr(route, "endpoint", None)))
-        for route in app.routes if getattr(route, "include_in_schema", True)))
-    if key not in _CONTRACTS:
-        _CONTRACTS[key] = Contract(app.openapi())
-    return _CONTRACTS[key]
+    """The contract of an app's OpenAPI document, built once per document: apps made of the same
+    routes share one document a process (app.api.openapi), whatever their settings. A contract
+    holds its document, so the id it is kept under is not reused while it is kept."""
+    document = app.openapi()
+    if id(document) not in _CONTRACTS:
+        _CONTRACTS[id(document)] = Contract(document)
+    return _CONTRACTS[id(document)]
 
 
 @contextmanager
