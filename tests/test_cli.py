@@ -298,6 +298,91 @@ def test_serve_with_no_configuration_migrates_seeds_and_answers(
         assert (tmp_path / ".borderstats" / "borderstats.db").is_file()
 
 
+def _listening_sockets(port: int) -> set[str]:
+    """The inodes of the sockets listening on 127.0.0.1:port (/proc/net/tcp, state 0A)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":
+            inodes.add(fields[9])
+    return inodes
+
+
+def _sockets_of(pid: int, inodes: set[str]) -> set[str]:
+    """Which of these socket inodes the process holds open."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            held.add(target[8:-1])
+    return held
+
+
+def _workers_listening(pid: int, port: int) -> dict[int, set[str]]:
+    """The serve process's children that hold a socket listening on the port, with those sockets."""
+    listening = _listening_sockets(port)
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    found = {int(child): _sockets_of(int(child), listening) for child in children}
+    return {child: held for child, held in found.items() if held}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="one socket a worker is Linux's SO_REUSEPORT")
+def test_serve_with_two_workers_gives_each_its_own_socket_and_replaces_a_killed_one(
+        database_factory, tmp_path: Path) -> None:
+    """`serve --workers 2`: each worker accepts on a listening socket of its own (the kernel
+    spreads connections over them); the supervising process listens on none. A second server on
+    the port is refused, as before; a worker killed with SIGKILL is replaced by one with its own
+    socket, and the port answers."""
+    url = database_factory.new()
+    port = _free_port()
+    env = {**cli_env(url), "BORDERSTATS_LOG_LEVEL": "WARNING"}
+    command = [str(BIN)] if BIN.exists() else [sys.executable, "-c", "from app.ops.cli import main; main()"]
+    serve = [*command, "serve", "--port", str(port), "--workers", "2", "--no-seed"]
+    process = subprocess.Popen(serve, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+
+    def two_workers() -> dict[int, set[str]]:
+        deadline = time.monotonic() + 60
+        workers: dict[int, set[str]] = {}
+        while time.monotonic() < deadline and process.poll() is None:
+            workers = _workers_listening(process.pid, port)
+            if len(workers) == 2 and _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                break
+            time.sleep(0.1)
+        return workers
+
+    try:
+        workers = two_workers()
+        assert len(workers) == 2, f"workers listening: {workers}; serve exited {process.poll()}"
+        sockets = [held for held in workers.values()]
+        assert all(len(held) == 1 for held in sockets), workers
+        assert sockets[0] != sockets[1]
+        assert _listening_sockets(port) == sockets[0] | sockets[1]
+        assert _sockets_of(process.pid, _listening_sockets(port)) == set()
+
+        second = subprocess.run(serve, cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 1
+        assert "Address already in use" in second.stderr
+
+        killed = next(iter(workers))
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and killed in _workers_listening(process.pid, port):
+            time.sleep(0.1)
+        after = two_workers()
+        assert len(after) == 2 and killed not in after, after
+        assert len(set.union(*after.values())) == 2
+        assert [_get(f"http://127.0.0.1:{port}/healthz")[0] for _ in range(20)] == [200] * 20
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode in (0, -signal.SIGTERM), stderr
+
+
 PREPARE_FOR_SERVE = """
 import sys
 from app.ops.cli import _prepare_database
