@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -68,6 +69,12 @@ GC_THRESHOLDS = (10_000, 10, 10)
 
 
 
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId: its handler's name (get_seizures), what generated clients call.
+    One function for every app (the OpenAPI document's key holds it)."""
+    return route.name
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; the database engine is created when it starts (lifespan)."""
     settings = settings or get_settings()
@@ -107,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         redirect_slashes=False,  # SlashRedirect answers with a relative Location instead
         # operationId = the handler's name (get_seizures): what generated clients call.
-        generate_unique_id_function=lambda route: route.name,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.outage_log = OutageLog(interval=settings.outage_log_seconds)

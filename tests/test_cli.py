@@ -311,7 +311,11 @@ def _listening_sockets(port: int) -> set[str]:
 def _sockets_of(pid: int, inodes: set[str]) -> set[str]:
     """Which of these socket inodes the process holds open."""
     held = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:  # the process ended meanwhile
+        return held
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:  # closed meanwhile
@@ -324,7 +328,10 @@ def _sockets_of(pid: int, inodes: set[str]) -> set[str]:
 def _workers_listening(pid: int, port: int) -> dict[int, set[str]]:
     """The serve process's children that hold a socket listening on the port, with those sockets."""
     listening = _listening_sockets(port)
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:  # serve ended
+        return {}
     found = {int(child): _sockets_of(int(child), listening) for child in children}
     return {child: held for child, held in found.items() if held}
 

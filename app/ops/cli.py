@@ -434,22 +434,23 @@ def serve(
 
 class _OwnSocket:
     """What uvicorn's supervisor hands each worker it starts (or restarts) instead of the socket
-    it would share: unpickled in the worker, it is a new listening socket on the address, with
-    SO_REUSEPORT."""
+    it would share: unpickled in the worker, it is a new socket bound to the address with
+    SO_REUSEPORT, not yet listening (asyncio listens on it once the app has started, so a
+    worker being replaced is given no connection before it can answer)."""
 
-    def __init__(self, host: str, port: int, backlog: int):
-        self.address = (host, port, backlog)
+    def __init__(self, host: str, port: int):
+        self.address = (host, port)
 
     def __reduce__(self):
-        return _listen_reusing_port, self.address
+        return _worker_socket, self.address
 
 
-def _listen_reusing_port(host: str, port: int, backlog: int, *, listen: bool = True,
-                         reuse_port: bool = True):
+def _bind(host: str, port: int, *, reuse_address: bool, reuse_port: bool):
     import socket
 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_address:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
@@ -457,10 +458,19 @@ def _listen_reusing_port(host: str, port: int, backlog: int, *, listen: bool = T
     except OSError:
         sock.close()
         raise
-    if listen:
-        sock.listen(backlog)
-    sock.set_inheritable(True)
     return sock
+
+
+def _worker_socket(host: str, port: int):
+    """A worker's own socket (see _OwnSocket). A worker that cannot bind exits as uvicorn's
+    workers do when they cannot start (status 3), which its supervisor does not retry."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    try:
+        return _bind(host, port, reuse_address=True, reuse_port=True)
+    except OSError as exc:
+        logging.getLogger("uvicorn.error").error("%s", exc)
+        sys.exit(STARTUP_FAILURE)
 
 
 def _serve_on_own_sockets(config) -> None:
@@ -472,25 +482,26 @@ def _serve_on_own_sockets(config) -> None:
     the tail: 64 connections of distinct queries, p99 163-189 ms on one socket, 100-130 ms on
     a socket each (2 workers, 2 cores, wrk -t2 -c64 15 s, two runs each).
 
-    This process first binds the address as uvicorn would (no SO_REUSEPORT), so that an address
-    in use, by another server with SO_REUSEPORT too, fails here, once, as it did; then binds it
-    with SO_REUSEPORT without listening (a socket that does not listen is given no connections),
-    which keeps it and resolves port 0 to the port every worker then binds."""
+    This process first binds the address as uvicorn would (SO_REUSEADDR), so that an address in
+    use, by another server with SO_REUSEPORT too, fails here, once, with uvicorn's message and
+    status; then keeps it bound with SO_REUSEPORT alone, not listening (a socket that does not
+    listen is given no connections; without SO_REUSEADDR it keeps any other server off the port
+    while the workers start) and resolves port 0 to the port every worker then binds."""
     from uvicorn.supervisors import Multiprocess
 
     log = logging.getLogger("uvicorn.error")
     try:
         if config.port:
-            _listen_reusing_port(config.host, config.port, config.backlog, listen=False,
-                                 reuse_port=False).close()
-        reserved = _listen_reusing_port(config.host, config.port, config.backlog, listen=False)
+            _bind(config.host, config.port, reuse_address=True, reuse_port=False).close()
+        reserved = _bind(config.host, config.port, reuse_address=False, reuse_port=True)
     except OSError as exc:
         log.error("%s", exc)
-        sys.exit(1)
+        sys.exit(1)  # as uvicorn's own bind of a shared socket for several workers
     try:
         port = reserved.getsockname()[1]
-        log.info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", config.host, port)
-        Multiprocess(config, sockets=[_OwnSocket(config.host, port, config.backlog)]).run()
+        shown = f"[{config.host}]" if ":" in config.host else config.host
+        log.info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", shown, port)
+        Multiprocess(config, sockets=[_OwnSocket(config.host, port)]).run()
     finally:
         reserved.close()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from app.api.error_docs import add_error_responses
 from app.api.openapi import restore_examples
@@ -43,3 +43,22 @@ def test_every_app_serves_the_document_made_for_it_alone(settings, tmp_path):
     # the shared copy is the one served, and made for it: no app's settings reached it
     other = create_app(Settings(database_url=f"sqlite:///{tmp_path}/y.db"))
     assert other.openapi() is served
+
+
+def test_a_route_added_to_one_app_is_in_its_document_alone(tmp_path):
+    """Added before the first document or after it, directly or in an included router: that
+    app's document has the route, as FastAPI alone would make it; other apps' do not."""
+    plain = create_app(Settings(database_url=f"sqlite:///{tmp_path}/plain.db"))
+    shared = plain.openapi()
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/x.db"))
+    app.add_api_route("/before", lambda: {}, methods=["GET"], name="before")
+    assert "/before" in app.openapi()["paths"]
+    app.add_api_route("/after", lambda: {}, methods=["GET"], name="after")
+    extra = APIRouter()
+    extra.add_api_route("/included", lambda: {}, methods=["GET"], name="included")
+    app.include_router(extra, prefix="/v2")
+    served = app.openapi()
+    assert {"/before", "/after", "/v2/included"} <= served["paths"].keys()
+    assert served == made_alone(app)
+    assert plain.openapi() is shared
+    assert not {"/before", "/after", "/v2/included"} & shared["paths"].keys()
