@@ -478,9 +478,11 @@ def _serve_on_own_sockets(config) -> None:
     accepting on a socket of its own, the sockets sharing the port (SO_REUSEPORT, Linux): the
     kernel spreads new connections over the workers evenly. On one shared socket, whichever
     worker is idle first takes the next connection, so a burst of keep-alive clients settles
-    unevenly (42 / 22 of 64 connections in bench/load.py) and the busier worker's queue sets
-    the tail: 64 connections of distinct queries, p99 163-189 ms on one socket, 100-130 ms on
-    a socket each (2 workers, 2 cores, wrk -t2 -c64 15 s, two runs each).
+    unevenly (42 / 22 of 64 connections in bench/load.py; 34 / 30 and 35 / 29 on a socket
+    each) and the busier worker is the bottleneck. Measured on 2 cores, 2 workers: wrk -t2 -c64
+    15 s of ~200-row distinct pages, p99 163-189 ms on one socket, 100-130 ms on a socket each
+    (two runs each); bench/load.py's distinct phase, alternated three times, 880-967 req/s on
+    one socket, 917-1,076 on a socket each, its p99 (165-291 ms) no different beyond the noise.
 
     This process first binds the address as uvicorn would (SO_REUSEADDR), so that an address in
     use, by another server with SO_REUSEPORT too, fails here, once, with uvicorn's message and
