@@ -24,6 +24,7 @@ Fixtures for any test:
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import shutil
 import subprocess
@@ -205,6 +206,14 @@ class SqliteFiles:
                 loaded.finish(self)
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Leave what collection made (modules, test items: alive to the end) out of the garbage
+    collector's full collections: over the suite, 6.5 -> 3.9 s of full collections (4 processes,
+    gc callbacks), the collector's time 20 -> 14 s."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
@@ -482,6 +491,46 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
             [*command, *map(str, args)], cwd=cwd or tmp_path,
             env=cli_env(database_url), capture_output=True, text=True, timeout=timeout,
         )
+
+    return run
+
+
+def invoke_in_process(args: Sequence[str], *, env: dict[str, str] | None, cwd: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> subprocess.CompletedProcess[str]:
+    """`borderstats ARGS` in this process with Typer's CliRunner, as in a new process: only the
+    given settings (every DATABASE_URL / BORDERSTATS_* of the test run unset, the settings cache
+    cleared around the run), no log handler an earlier test installed, in `cwd`."""
+    from typer.testing import CliRunner
+
+    from app.config import get_settings
+    from app.ops.cli import cli
+
+    unset = {k: None for k in os.environ if k == "DATABASE_URL" or k.startswith("BORDERSTATS_")}
+    monkeypatch.chdir(cwd)
+    get_settings.cache_clear()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers, root.level = [], logging.WARNING  # alembic logs at INFO
+    try:
+        result = CliRunner().invoke(cli, [str(a) for a in args],
+                                    env={**unset, "COLUMNS": "120", **(env or {})},
+                                    catch_exceptions=False)
+    finally:
+        get_settings.cache_clear()
+        root.handlers, root.level = handlers, level
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def run_cli_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                       ) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """run_cli's call, in this process (invoke_in_process): for tests of what a command does
+    and says, where the process boundary is not the point (~0.7 s of start-up a call saved)."""
+
+    def run(args: Sequence[str], *, database_url: str | None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        env = {"DATABASE_URL": database_url} if database_url else None
+        return invoke_in_process(args, env=env, cwd=cwd or tmp_path, monkeypatch=monkeypatch)
 
     return run
 

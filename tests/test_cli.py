@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from conftest import cli_env
-from typer.testing import CliRunner
+from conftest import cli_env, invoke_in_process
 
-from app.config import get_settings
 from app.ingest import rollups
 from app.ops.cli import cli
 from app.ops.migrate import head_revision
@@ -30,33 +28,14 @@ BIN = Path(sys.executable).with_name("borderstats")
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def _clean_env(env: dict[str, str] | None) -> dict[str, str | None]:
-    """Only the given settings: every DATABASE_URL / BORDERSTATS_* of the test run unset."""
-    unset = {k: None for k in os.environ if k == "DATABASE_URL" or k.startswith("BORDERSTATS_")}
-    return {**unset, "COLUMNS": "120", **(env or {})}
-
-
 @pytest.fixture
 def borderstats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     """borderstats(*args, env={...}): the command run in-process with Typer's CliRunner, with only
-    the given settings (the settings cache is cleared around each run), in a scratch directory."""
-    runner = CliRunner()
+    the given settings, in a scratch directory (conftest.invoke_in_process)."""
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        monkeypatch.chdir(cwd or tmp_path)
-        get_settings.cache_clear()
-        # As in a new process: no log handler an earlier test installed (alembic logs at INFO).
-        root = logging.getLogger()
-        handlers, level = root.handlers[:], root.level
-        root.handlers, root.level = [], logging.WARNING
-        try:
-            result = runner.invoke(cli, list(args), env=_clean_env(env), catch_exceptions=False)
-        finally:
-            get_settings.cache_clear()
-            root.handlers, root.level = handlers, level
-        return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout,
-                                           result.stderr)
+        return invoke_in_process(args, env=env, cwd=cwd or tmp_path, monkeypatch=monkeypatch)
 
     return run
 
@@ -338,12 +317,12 @@ def _workers_listening(pid: int, port: int) -> dict[int, set[str]]:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="one socket a worker is Linux's SO_REUSEPORT")
 def test_serve_with_two_workers_gives_each_its_own_socket_and_replaces_a_killed_one(
-        database_factory, tmp_path: Path) -> None:
+        tmp_path: Path) -> None:
     """`serve --workers 2`: each worker accepts on a listening socket of its own (the kernel
     spreads connections over them); the supervising process listens on none. A second server on
     the port is refused, as before; a worker killed with SIGKILL is replaced by one with its own
-    socket, and the port answers."""
-    url = database_factory.new()
+    socket, and the port answers. (Sockets and processes: one backend, an empty SQLite file.)"""
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
     port = _free_port()
     env = {**cli_env(url), "BORDERSTATS_LOG_LEVEL": "WARNING"}
     command = [str(BIN)] if BIN.exists() else [sys.executable, "-c", "from app.ops.cli import main; main()"]

@@ -231,14 +231,14 @@ def test_reingesting_an_older_release_does_not_roll_back_the_newer(empty_engine,
     assert fy2022 == {SW_NEW}
 
 
-def test_cli_reingest_says_already_loaded_and_changes_nothing(database_url, data_dir, run_cli,
+def test_cli_reingest_says_already_loaded_and_changes_nothing(database_url, data_dir, run_cli_in_process,
                                                               empty_engine, db_state):
     path = data_dir / US_DEATHS
-    first = run_cli(["ingest", path], database_url=database_url)
+    first = run_cli_in_process(["ingest", path], database_url=database_url)
     assert first.returncode == 0, first.stderr
     assert "release 1; years 11 new" in first.stdout
     before = db_state(empty_engine)
-    second = run_cli(["ingest", path], database_url=database_url)
+    second = run_cli_in_process(["ingest", path], database_url=database_url)
     assert second.returncode == 0, second.stderr
     assert "already loaded as release 1, nothing changed" in second.stdout
     assert db_state(empty_engine) == before

@@ -51,9 +51,9 @@ def snapshot_files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
 
 
-def test_seed_build_is_reproducible_byte_for_byte(fresh_snapshot, data_dir, run_cli, tmp_path):
+def test_seed_build_is_reproducible_byte_for_byte(fresh_snapshot, data_dir, run_cli_in_process, tmp_path):
     out = tmp_path / "again"
-    result = run_cli(["seed", "build", "--data-dir", data_dir, "--out", out], database_url=None)
+    result = run_cli_in_process(["seed", "build", "--data-dir", data_dir, "--out", out], database_url=None)
     assert result.returncode == 0, result.stderr
     assert "snapshot from 11 files" in result.stdout
     first, second = snapshot_files(fresh_snapshot), snapshot_files(out)
@@ -171,9 +171,9 @@ def release_metadata(engine) -> tuple[set, dict]:
 
 
 def test_seed_load_gives_every_figure_of_the_full_ingest(fresh_snapshot, database_url, empty_engine,
-                                                         loaded_engine, run_cli, data_files,
+                                                         loaded_engine, run_cli_in_process, data_files,
                                                          db_state):
-    result = run_cli(["seed", "load", "--from", fresh_snapshot], database_url=database_url)
+    result = run_cli_in_process(["seed", "load", "--from", fresh_snapshot], database_url=database_url)
     assert result.returncode == 0, result.stderr
     # the 11 official files and the reference figures shipped in seed/ (NCHS 2022-2023)
     assert result.stdout.startswith("loaded 12 releases")
@@ -334,13 +334,13 @@ def indexes_and_keys(engine, table: str) -> tuple[list, list]:
 
 
 def test_seed_load_refuses_a_non_empty_database(fresh_snapshot, database_url, empty_engine, data_dir,
-                                                db_state, run_cli):
+                                                db_state, run_cli_in_process):
     ingest_paths(empty_engine, [str(data_dir / "cdc-overdose-deaths-us-2011-2021.csv")])
     before = db_state(empty_engine)
     with pytest.raises(snapshot.SnapshotError, match="already holds releases"):
         snapshot.load(empty_engine, fresh_snapshot)
     assert db_state(empty_engine) == before
-    result = run_cli(["seed", "load", "--from", fresh_snapshot], database_url=database_url)
+    result = run_cli_in_process(["seed", "load", "--from", fresh_snapshot], database_url=database_url)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "already holds releases" in result.stderr
     assert db_state(empty_engine) == before
