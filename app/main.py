@@ -113,7 +113,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # /docs and /redoc are served offline by app.api.routes.pages
         redoc_url=None,
         redirect_slashes=False,  # SlashRedirect answers with a relative Location instead
-        # operationId = the handler's name (get_seizures): what generated clients call.
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings

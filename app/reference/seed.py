@@ -58,7 +58,7 @@ def _upsert_drugs(conn: Connection) -> None:
         elif any(getattr(row, k) != v for k, v in values.items()):
             conn.execute(update(Drug).where(Drug.id == row.id).values(**values))
     if new:
-        conn.execute(insert(Drug), new)  # in the file's order, as their ids are given
+        conn.execute(insert(Drug), new)  # one execute, in the file's order (their ids follow it)
 
 
 def _upsert_areas(conn: Connection) -> None:
@@ -96,7 +96,8 @@ def _upsert_areas(conn: Connection) -> None:
             conn.execute(delete(AreaState).where(AreaState.area_id == row.id))
             states.extend({"area_id": row.id, "state_code": s} for s in area["states"])
     if new:
-        # One statement for every new area (a first load inserts all of them), then their ids
+        # Every new area in one execute (a first load inserts all 42; psycopg pipelines the rows),
+        # then their ids
         conn.execute(insert(Area), [values for values, _ in new.values()])
         ids = dict(conn.execute(select(Area.slug, Area.id).where(Area.slug.in_(new))).all())
         states.extend({"area_id": ids[slug], "state_code": s}
