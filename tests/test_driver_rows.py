@@ -103,3 +103,27 @@ def test_a_lost_connection_invalidates_the_pool(pg_url: str) -> None:
     assert error.connection_invalidated is True
     assert isinstance(error.orig, psycopg.OperationalError)
     assert not set(fresh) & set(pids)
+
+
+def test_a_cancelled_statement_invalidates_its_connection(pg_url: str) -> None:
+    """A request past its deadline is cancelled while its statement runs: the connection goes,
+    as SQLAlchemy's execution lets it go, and the next request gets a working one."""
+    async def scenario():
+        engine = make_async_engine(database_urls(pg_url), pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                before = (await driver_rows(conn, "SELECT pg_backend_pid()"))[1][0][0]
+            async with engine.connect() as conn:
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.3):
+                        await driver_rows(conn, "SELECT pg_sleep(5)")
+                invalidated = conn.invalidated
+            async with engine.connect() as conn:
+                after = (await driver_rows(conn, "SELECT pg_backend_pid()"))[1][0][0]
+            return before, invalidated, after
+        finally:
+            await engine.dispose()
+
+    before, invalidated, after = _run(scenario())
+    assert invalidated is True
+    assert after != before

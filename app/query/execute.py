@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, union_all
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import greenlet_spawn, is_exit_exception
 
 from app.query.build import Plan, build, figure_plan, figure_select, question_key, remember
 from app.query.catalog import Catalog
@@ -54,12 +54,13 @@ async def driver_rows(conn: AsyncConnection, sql: str,
                       parameters: dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
     """Run SQL already in the driver's form (psycopg) on the driver's own connection, checked out
     by `conn`: column names and plain tuples. SQLAlchemy's execution around one statement (a
-    greenlet, an execution context, result metadata, a Row per row) cost the worker ~0.5 ms of a
-    3 ms answer on a 2-core machine. What it does with the outcome is kept: a driver error goes
-    through SQLAlchemy's own handling of one (the DBAPIError it raises, which the outage handling
-    reads; a lost connection invalidating the pool; `handle_error` events), and the statement
-    fires `before_cursor_execute` and, once it ran, `after_cursor_execute` (the outage log listens
-    to that one; tests count statements with the first)."""
+    greenlet, an execution context, result metadata, a Row per row) and the text format cost the
+    worker 6-22 % of an uncached answer's CPU (two servers side by side on a 2-core machine).
+    What it does with the outcome is kept: a driver error goes through SQLAlchemy's own handling
+    of one (the DBAPIError it raises, which the outage handling reads; a lost connection
+    invalidating the pool, a cancelled statement its connection; `handle_error` events), and the
+    statement fires `before_cursor_execute` and, once it ran, `after_cursor_execute` (the outage
+    log listens to that one; tests count statements with the first)."""
     raw = await conn.get_raw_connection()
     cursor = raw.driver_connection.cursor()
     sync = conn.sync_connection
@@ -69,13 +70,24 @@ async def driver_rows(conn: AsyncConnection, sql: str,
         await cursor.execute(sql, parameters)
         rows = await cursor.fetchall()
         names = [column.name for column in cursor.description]
-    except conn.dialect.loaded_dbapi.Error as exc:
-        await greenlet_spawn(sync._handle_dbapi_exception, exc, sql, parameters, None, None)
-        raise  # (it always raises)
+    except BaseException as exc:
+        # A cancelled request (its deadline) too: SQLAlchemy invalidates the connection then.
+        if isinstance(exc, conn.dialect.loaded_dbapi.Error) or is_exit_exception(exc):
+            await greenlet_spawn(_handled, sync, exc, sql, parameters)
+        raise  # (it raises; so does this for anything else)
     finally:
         await cursor.close()
     sync.dispatch.after_cursor_execute(sync, cursor, sql, parameters, None, False)
     return names, rows
+
+
+def _handled(sync: Any, exc: BaseException, sql: str, parameters: Any) -> None:
+    """SQLAlchemy's handling of an exception its execution met, which reads the exception being
+    handled (sys.exc_info()): so it is raised and handled here, in the greenlet."""
+    try:
+        raise exc
+    except BaseException as caught:
+        sync._handle_dbapi_exception(caught, sql, parameters, None, None)
 
 
 @dataclass
