@@ -15,7 +15,9 @@ from sqlalchemy.exc import DataError, DBAPIError
 from app.db import database_urls, make_async_engine
 from app.query.execute import driver_rows
 
-SQL = ("SELECT n, n * 0.5 AS half, 'row ' || n AS label, DATE '2024-01-01' + n AS day "
+# Read in the binary format by driver_rows, in the text format by SQLAlchemy's execution.
+SQL = ("SELECT n, n * 0.5 AS half, 'row ' || n AS label, DATE '2024-01-01' + n AS day, "
+       "n * 1.25::float8 AS ratio, n > 1 AS more, CAST(n AS bigint) * 10000000000 AS big "
        "FROM generate_series(1, 3) AS n ORDER BY n")
 
 
@@ -28,6 +30,26 @@ def pg_url(backend: str, database_url: str) -> str:
 
 def _run(coroutine):
     return asyncio.run(coroutine)
+
+
+def test_sql_without_parameters_is_sent_as_sqlalchemy_sends_it(pg_url: str) -> None:
+    """SQL compiled with its values in it (a batch of figures) has each `%` doubled for psycopg;
+    with no parameters it must still be read as psycopg's SQL (one `%`), as exec_driver_sql
+    reads it, or a value with a `%` would match nothing and the modulo operator would fail."""
+    sql = "SELECT 'under 1%%' AS label, 17 %% 12 AS remainder"
+
+    async def scenario():
+        engine = make_async_engine(database_urls(pg_url))
+        try:
+            async with engine.connect() as conn:
+                expected = await conn.exec_driver_sql(sql)
+                return await driver_rows(conn, sql), (list(expected.keys()), expected.all())
+        finally:
+            await engine.dispose()
+
+    (names, rows), (expected_names, expected_rows) = _run(scenario())
+    assert rows == [("under 1%", 5)] == [tuple(r) for r in expected_rows]
+    assert names == expected_names == ["label", "remainder"]
 
 
 def test_rows_and_names_are_sqlalchemys_and_the_event_fires(pg_url: str) -> None:
@@ -46,9 +68,10 @@ def test_rows_and_names_are_sqlalchemys_and_the_event_fires(pg_url: str) -> None
         finally:
             await engine.dispose()
 
-    names, rows, expected_names, expected_rows, fired = _run(scenario())
-    assert names == expected_names == ["n", "half", "label", "day"]
+    names, rows, expected_names, expected_rows, fired = _run(scenario())  # text vs binary
+    assert names == expected_names == ["n", "half", "label", "day", "ratio", "more", "big"]
     assert rows == expected_rows
+    assert [tuple(map(type, r)) for r in rows] == [tuple(map(type, r)) for r in expected_rows]
     assert all(type(row) is tuple for row in rows)
     assert fired == [SQL]
 

@@ -1,7 +1,7 @@
 """On Postgres a data request runs its plan's statement as SQL rendered once per plan
 (app/query/execute.py `_execute`). Its rows and their Python types are those of SQLAlchemy's
 compiled statement, run by SQLAlchemy on an engine of its defaults (rows in Postgres' text
-format; the API reads the binary format), for every dataset: each dimension and time grain
+format; driver_rows reads the binary format), for every dataset: each dimension and time grain
 alone and in pairs, with and without filters; a sorted page past the first; each release family
 (`source`); and, one key at a time, as of the first, a middle and the last release (`as_of`:
 statements that differ throughout)."""
@@ -53,7 +53,7 @@ def _questions(name: str, *, pairs: bool = True) -> list[str]:
 async def _compare(url: str) -> dict[str, int]:
     engine = make_async_engine(database_urls(url))
     # SQLAlchemy's own engine as it comes: rows in Postgres' text format, read through
-    # SQLAlchemy's execution (the API's engine reads the binary format, on the driver's cursor).
+    # SQLAlchemy's execution (driver_rows reads the binary format, on the driver's cursor).
     plain = create_async_engine(database_urls(url).async_)
     compared: dict[str, int] = {}
     try:

@@ -53,16 +53,27 @@ async def _execute(conn: AsyncConnection, plan: Plan) -> tuple[list[str], Sequen
 async def driver_rows(conn: AsyncConnection, sql: str,
                       parameters: dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
     """Run SQL already in the driver's form (psycopg) on the driver's own connection, checked out
-    by `conn`: column names and plain tuples. SQLAlchemy's execution around one statement (a
-    greenlet, an execution context, result metadata, a Row per row) and the text format cost the
-    worker 6-22 % of an uncached answer's CPU (two servers side by side on a 2-core machine).
-    What it does with the outcome is kept: a driver error goes through SQLAlchemy's own handling
-    of one (the DBAPIError it raises, which the outage handling reads; a lost connection
-    invalidating the pool, a cancelled statement its connection; `handle_error` events), and the
+    by `conn`: column names and plain tuples, read in Postgres' binary format (psycopg copies
+    floats and integers instead of parsing their text; tests/test_rendered_sql.py compares the
+    values and types with SQLAlchemy's text-format reading over the catalog). SQLAlchemy's
+    execution around one statement (a greenlet, an execution context, result metadata, a Row
+    per row) and the text format cost the worker 6-22 % of an uncached answer's CPU (bench/ab.py
+    on a 2-core machine).
+
+    What SQLAlchemy does with the outcome is kept: SQL without parameters is sent with an empty
+    mapping, as `exec_driver_sql` sends it (so a doubled `%` of SQL compiled with literal values
+    reaches Postgres as one); a driver error or a cancellation goes through SQLAlchemy's own
+    handling (the DBAPIError it raises, which the outage handling reads; a lost connection
+    invalidating the pool, a cancelled statement its connection; `handle_error` events); the
     statement fires `before_cursor_execute` and, once it ran, `after_cursor_execute` (the outage
-    log listens to that one; tests count statements with the first)."""
+    log listens to that one; tests count statements with the first). Listeners see no execution
+    context (None) and psycopg's own cursor. No SQLAlchemy transaction begins, so a connection
+    invalidated here is replaced by the next statement on `conn` instead of refusing it (callers
+    stop at the error)."""
+    if parameters is None:
+        parameters = {}
     raw = await conn.get_raw_connection()
-    cursor = raw.driver_connection.cursor()
+    cursor = raw.driver_connection.cursor(binary=True)
     sync = conn.sync_connection
     for listener in sync.dispatch.before_cursor_execute:  # as SQLAlchemy calls them
         sql, parameters = listener(sync, cursor, sql, parameters, None, False)
