@@ -12,7 +12,15 @@ from app.db import Base
 from app.ingest.exact import split
 from app.ingest.load import ingest_paths
 from app.models import DataVersion
-from app.ops.migrate import check, current_revision, downgrade, head_revision, is_at_head, upgrade
+from app.ops.migrate import (
+    check,
+    current_revision,
+    downgrade,
+    head_revision,
+    is_at_head,
+    script_head,
+    upgrade,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,6 +66,44 @@ def test_upgrade_is_idempotent(empty_engine):
     upgrade(empty_engine)
     assert tables(empty_engine) == before
     assert is_at_head(empty_engine)
+
+
+def test_the_head_read_from_the_scripts_is_alembics():
+    """upgrade's quick check reads the head from the scripts' assignments: the same as Alembic's."""
+    assert script_head() == head_revision() is not None
+
+
+def test_upgrade_of_a_database_at_head_imports_no_alembic_and_one_behind_is_upgraded(
+        database_url):
+    """At head, `upgrade` only reads the version table (Alembic is not even imported); a database
+    one revision behind, or with no schema, is still migrated by Alembic."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from app.db import make_sync_engine, database_urls; "
+             "from app.ops.migrate import upgrade; "
+             f"upgrade(make_sync_engine(database_urls({database_url!r}))); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))")
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=REPO_ROOT, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "[]"
+
+    from app.db import database_urls, make_sync_engine
+
+    engine = make_sync_engine(database_urls(database_url))
+    try:
+        downgrade(engine, "-1")
+        assert current_revision(engine) not in (None, head_revision())
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        check(engine)
+        downgrade(engine, "base")
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        assert tables(engine) == set(Base.metadata.tables) | {"alembic_version"}
+    finally:
+        engine.dispose()
 
 
 def test_alembic_command_upgrades_and_checks_from_pyproject(database_factory, run_cli):

@@ -49,9 +49,10 @@ class Readiness:
 async def latest_revision() -> str | None:
     """Return the newest migration revision, read from the migration scripts once per process."""
     if "head" not in _latest:
-        from app.ops.migrate import head_revision  # alembic is imported only when first needed
+        from app.ops.migrate import head_revision, script_head
 
-        _latest["head"] = await asyncio.to_thread(head_revision)
+        # the scripts' own lines first: Alembic is imported only for scripts that reading misses
+        _latest["head"] = script_head() or await asyncio.to_thread(head_revision)
     return _latest["head"]
 
 
