@@ -171,11 +171,12 @@ class Seizure(Base):
     land_filter: Mapped[str] = mapped_column(String(16))
     event_count: Mapped[int] = mapped_column(Integer)
     quantity_lbs: Mapped[float] = mapped_column(Float(precision=53))
+    is_current: Mapped[bool] = mapped_column(Boolean)
     # quantity_lbs as exact integers, for sums (app/datasets/base.py exact_sum): whole
-    # micro-pounds, and the rest in 1e-18 lb.
+    # micro-pounds, and the rest in 1e-18 lb. (Columns in the order the migrations leave them:
+    # a new database is created from the models, app.ops.migrate.)
     quantity_ulbs: Mapped[int] = mapped_column(BigInteger)
     quantity_lbs_rest: Mapped[int] = mapped_column(BigInteger)
-    is_current: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (
         Index(None, "is_current", "drug_id", "period"),
@@ -287,11 +288,12 @@ class SeizureRollup(Base):
     land_filter: Mapped[str | None] = mapped_column(String(16))
     event_count: Mapped[int] = mapped_column(Integer)
     quantity_lbs: Mapped[float] = mapped_column(Float(precision=53))
+    is_current: Mapped[bool] = mapped_column(Boolean)
     # quantity_lbs as exact integers, for sums (app/datasets/base.py exact_sum): whole
-    # micro-pounds, and the rest in 1e-18 lb.
+    # micro-pounds, and the rest in 1e-18 lb. (Columns in the order the migrations leave them:
+    # a new database is created from the models, app.ops.migrate.)
     quantity_ulbs: Mapped[int] = mapped_column(BigInteger)
     quantity_lbs_rest: Mapped[int] = mapped_column(BigInteger)
-    is_current: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index(None, "rollup", "period"), Index(None, "rollup", "drug_id", "period"))
 

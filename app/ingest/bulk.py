@@ -109,4 +109,8 @@ LOCK_NOT_AVAILABLE = "55P03"
 
 def create_checks(conn: Connection, checks: list[Check]) -> None:
     for check in checks:
-        conn.execute(CreateIndex(check) if isinstance(check, Index) else AddConstraint(check))
+        # (isolate_from_table=False: by default AddConstraint marks the model's constraint as one
+        # CREATE TABLE leaves out, and a database this process creates later from the models,
+        # app.ops.migrate, would lack its foreign keys)
+        conn.execute(CreateIndex(check) if isinstance(check, Index)
+                     else AddConstraint(check, isolate_from_table=False))

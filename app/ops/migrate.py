@@ -1,19 +1,27 @@
 """Run Alembic from code: the same migrations the `alembic` command runs from pyproject.toml.
 
-Alembic (with Mako and the migration scripts) is imported only when there is something to do:
-`upgrade` to head of a database already there reads its one revision with a plain query and the
-head from the scripts' own `revision`/`down_revision` lines (`script_head`; a test holds it to
-Alembic's answer). Every command that opens the database upgrades it first (serve, ingest, sync,
-load-snapshot), so this is part of every start: ~0.2 s less on a slow 2-core machine.
+Alembic (with Mako and the migration scripts) is imported only when there is something to
+migrate. Every command that opens the database upgrades it first (serve, ingest, sync, seed
+load), so this is part of every start:
+- a database at head: its one revision is read with a plain query, the head from the scripts'
+  own `revision`/`down_revision` lines (`script_head`; a test holds it to Alembic's answer):
+  ~0.2 s less a start on a slow 2-core machine;
+- a new database (no table at all): the schema is created from the models in one transaction,
+  with the row the first migration inserts, and stamped at head, as Alembic's documentation
+  suggests for a database built from scratch (~0.5 s instead of running every migration; a test
+  holds the two schemas, their rows included, equal on both backends, and `alembic check` holds
+  the models to the migrations);
+- anything else (behind, at base, stamped with an unknown revision) goes through Alembic.
 """
 
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.paths import project_dir
@@ -46,8 +54,12 @@ def _run(engine: Engine, fn, *args, **kwargs) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the schema up to `revision` (nothing to import or run when it is there)."""
-    if revision == "head" and _stamped(engine) == (script_head(),):
-        return
+    if revision == "head":
+        stamped, head = _stamped(engine), script_head()
+        if head is not None and stamped == (head,):
+            return
+        if head is not None and stamped is None and _create_if_new(engine, head):
+            return
     from alembic import command
 
     _run(engine, command.upgrade, revision)
@@ -92,6 +104,26 @@ def script_head() -> str | None:
         parents.update([down] if isinstance(down, str) else down or ())
     heads = revisions - parents
     return heads.pop() if len(heads) == 1 else None
+
+
+def _create_if_new(engine: Engine, head: str) -> bool:
+    """Create the schema at `head` from the models if the database holds no table at all (in one
+    transaction: all of it or nothing); False, changing nothing, if it holds any."""
+    from app import models  # noqa: F401  (registers every table on Base.metadata)
+    from app.db import Base
+
+    with engine.begin() as conn:
+        if inspect(conn).get_table_names():
+            return False
+        Base.metadata.create_all(conn)
+        # the row the first migration inserts (20261128_6b72491b8588_initial_schema.py)
+        conn.execute(Base.metadata.tables["data_version"].insert().values(
+            id=1, version=0, updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+        version = Table("alembic_version", MetaData(), Column("version_num", String(32)),
+                        PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+        version.create(conn)
+        conn.execute(version.insert().values(version_num=head))
+    return True
 
 
 def _stamped(engine: Engine) -> tuple[str, ...] | None:
