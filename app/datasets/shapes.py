@@ -42,6 +42,10 @@ class Shape:
     parsed: tuple[str, ...] | None = None
     # Its column in the seed snapshot (an id is written as the reference's slug).
     snapshot: str | None = None
+    # Its outputs are columns of the joined table's row its id column names, one row an id (a
+    # slug and a name): a query groups by the id and joins the table after summing
+    # (app.query.build), not by the joined labels.
+    keyed: bool = False
 
     @property
     def parsed_columns(self) -> tuple[str, ...]:
@@ -75,7 +79,7 @@ def referenced(name: str, column: str, table: Table, parsed: tuple[str, ...]) ->
         Output(name, lambda fact: table.c.slug, join=table),
         Output(f"{name}_name", lambda fact: table.c.name, join=table,
                description=f"the {name}'s display name."),
-    ), parsed=parsed, snapshot=name)
+    ), parsed=parsed, snapshot=name, keyed=True)
 
 
 # How files name an area of responsibility (app/ingest/resolve.py matches it to the reference).

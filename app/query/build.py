@@ -95,27 +95,37 @@ def _build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bo
     rollup = (rollup_for(dataset, spec.used, catalog.rollups.get(dataset.name))
               if use_rollups else None)
     fact = dataset.rollup_table if rollup else dataset.table
+    shapes = [dataset.dimension(name).shape for name in spec.group_by]
+    keyed = [s for s in shapes if s.keyed]
+    # Group by a referenced dimension's id and join its table to the sums (fewer, narrower
+    # groups: (a) fentanyl by area x FY in 1.0 instead of 1.7 ms inside Postgres), unless a
+    # dimension groups by columns of a joined table itself (a seizure's states).
+    by_key = bool(keyed) and all(s.keyed or all(o.join is None for o in s.outputs)
+                                 for s in shapes) \
+        and len({o.join for s in keyed for o in s.outputs}) == len(keyed)
     columns: list[Any] = []
     keys: list[tuple[str, Output | None]] = []
     joins: dict[Any, Any] = {}
     group: list[Any] = []
-    for name in spec.group_by:
-        dim = dataset.dimension(name)
-        for output in dim.shape.outputs:
+    for name, shape in zip(spec.group_by, shapes, strict=True):
+        if by_key and shape.keyed:
+            column = fact.c[shape.column]
+            columns.append(column.label(f"_key_{name}"))
+            group.append(column)
+            continue
+        for output in shape.outputs:
             expression = output.expression(fact)
             if output.join is not None:
-                joins.setdefault(output.join, dim.shape.join_on(fact, output.join))
+                joins.setdefault(output.join, shape.join_on(fact, output.join))
             columns.append(expression.label(output.label))
-            keys.append((output.label, output))
             group.append(expression)
     if spec.grain:
         expression = dataset.time.grain_expression(spec.grain, fact)
         columns.append(expression.label(spec.grain))
-        keys.append((spec.grain, None))
         group.append(expression)
     wanted = [dataset.measure(m) for m in (measures or dataset.measure_names)]
     columns.extend(m.aggregate(fact).label(m.name) for m in wanted)
-    columns.extend(_bookkeeping(dataset, fact))
+    columns.extend(_bookkeeping(dataset, fact, window=not by_key))
 
     statement = select(*columns).select_from(fact)
     for table, on in joins.items():
@@ -125,6 +135,12 @@ def _build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bo
         statement = statement.where(fact.c.rollup == rollup)
     if group:
         statement = statement.group_by(*group)
+    if by_key:
+        statement, columns = _join_keyed(statement, spec, shapes, [c.name for c in columns])
+    for shape in shapes:
+        keys.extend((output.label, output) for output in shape.outputs)
+    if spec.grain:
+        keys.append((spec.grain, None))
     by_label = {c.name: c for c in columns}
     order = [(by_label[n].desc() if desc else by_label[n].asc()).nulls_last() for n, desc in spec.sort]
     sorted_by = {n for n, _ in spec.sort}
@@ -141,16 +157,41 @@ def _build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bo
                 measures=tuple(m.name for m in wanted), rollup=rollup)
 
 
-def _bookkeeping(dataset: Dataset, fact: Any) -> list[Any]:
-    """Counts that say what was summed: rows matched, total groups, and where releases are current
-    cell by cell, the releases and years behind each group."""
+def _join_keyed(grouped: Select, spec: QuerySpec, shapes: list[Any],
+                names: list[str]) -> tuple[Select, list[Any]]:
+    """The grouped statement as a subquery, its referenced dimensions' ids joined to their tables
+    for the labels: the same columns, in the same order, as grouping by the labels gives (an id
+    is one slug and one name; an inner join drops a group without one, as joining before
+    summing dropped its rows), and the window count of the groups that remain."""
+    groups = grouped.subquery("groups")
+    columns: list[Any] = []
+    joined = groups
+    for name, shape in zip(spec.group_by, shapes, strict=True):
+        if shape.keyed:
+            table = shape.outputs[0].join
+            joined = joined.join(table, table.c.id == groups.c[f"_key_{name}"])
+            columns.extend(o.expression(None).label(o.label) for o in shape.outputs)
+        else:
+            columns.extend(groups.c[o.label] for o in shape.outputs)
+    columns.extend(groups.c[n] for n in names
+                   if not n.startswith("_key_") and n not in {c.name for c in columns})
+    columns.append(func.count().over().label("_total"))
+    return select(*columns).select_from(joined), columns
+
+
+def _bookkeeping(dataset: Dataset, fact: Any, *, window: bool = True) -> list[Any]:
+    """Counts that say what was summed: rows matched, total groups (the window; left to the
+    query around a grouped subquery), and where releases are current cell by cell, the releases
+    and years behind each group."""
     out = []
     if dataset.revision == "cell":
         time = fact.c[dataset.time.column]
         out += [distinct_ids(fact.c.release_id).label("_releases"),
                 func.count(time.distinct()).label("_years"),
                 func.min(time).label("_first"), func.max(time).label("_last")]
-    out += [func.count().label("_facts"), func.count().over().label("_total")]
+    out.append(func.count().label("_facts"))
+    if window:
+        out.append(func.count().over().label("_total"))
     return out
 
 
