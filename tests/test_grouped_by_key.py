@@ -80,7 +80,7 @@ def test_grouping_by_the_id_answers_as_grouping_by_the_joined_labels(loaded_url,
 def test_a_dimension_grouped_by_joined_columns_keeps_the_join_before_summing(loaded_url):
     """A seizure's state is its area's states label (several areas share one): grouped by the
     label, the statement is not made by key (and its figures are those of the files, held by
-    test_api_figures)."""
+    test_api_figures); nor is a monthly question (a group about one row); a yearly one is."""
     async def plan_sql(question: str) -> str:
         engine = make_async_engine(database_urls(loaded_url))
         try:
@@ -91,5 +91,7 @@ def test_a_dimension_grouped_by_joined_columns_keeps_the_join_before_summing(loa
             await engine.dispose()
 
     assert "groups" not in asyncio.run(plan_sql("group_by=state,drug"))
+    # at the stored grain (a month) a group is about one row: grouped by the labels, no subquery
+    assert "groups" not in asyncio.run(plan_sql("group_by=area,month&drug=fentanyl"))
     keyed = asyncio.run(plan_sql("group_by=area,fiscal_year&drug=fentanyl"))
     assert "GROUP BY seizure_rollup.area_id" in keyed and "groups" in keyed
