@@ -369,7 +369,10 @@ def live_rows(catalog: Catalog, dataset: Dataset, dims: set[str]) -> tuple[Any, 
 
 
 async def _vocabulary(conn: AsyncConnection, catalog: Catalog) -> dict[int, dict[str, frozenset]]:
-    """Release -> dimension -> the distinct values of its live rows (one statement a table)."""
+    """Release -> dimension -> the distinct values of its live rows (one statement a table).
+    SELECT DISTINCT rather than GROUP BY: SQLite reads the facts (a start before the rollups,
+    an `as_of`) in half the time (encounters 330-390 -> 160 ms, slow 2-core machine), Postgres
+    alike."""
     out: dict[int, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for dataset in DATASETS.values():
         parts = []
@@ -377,8 +380,7 @@ async def _vocabulary(conn: AsyncConnection, catalog: Catalog) -> dict[int, dict
             table, where = live_rows(catalog, dataset, {dim.name})
             parts.append(select(table.c.release_id, literal(dim.name).label("dim"),
                                 cast(table.c[dim.column], String).label("value"))
-                         .where(*where, table.c[dim.column].is_not(None))
-                         .group_by(table.c.release_id, table.c[dim.column]))
+                         .where(*where, table.c[dim.column].is_not(None)).distinct())
         ids = {d.name for d in dataset.stored_dimensions if d.column.endswith("_id")}
         for release_id, dim, value in await conn.execute(union_all(*parts)):
             out[release_id][dim].add(int(value) if dim in ids else value)
