@@ -10,6 +10,7 @@ nothing of it.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ _STORED_HEADERS = {"content-type", "link", "x-total-count", "content-disposition
 class CachedBody:
     body: bytes
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    gzipped: bytes | None = None  # the body compressed, made at its first hit that accepts gzip
 
 
 class ResponseCache:
@@ -67,12 +69,31 @@ class ResponseCache:
             return
         old = self._items.pop(key, None)
         if old is not None:
-            self.size -= len(old.body)
+            self.size -= _held(old)
         self._items[key] = item
-        self.size += len(item.body)
+        self.size += _held(item)
+        self._evict()
+
+    def gzipped(self, key: str, item: CachedBody, level: int) -> bytes:
+        """The body gzip-compressed, made once and kept with it (counted in the bound): a hit
+        from a client that accepts gzip (a browser, curl --compressed, httpx) would otherwise
+        compress the same bytes again every time, ~0.3 ms for 20 KB on a slow machine, about
+        as much as the rest of a hit."""
+        if item.gzipped is None:
+            item.gzipped = gzip.compress(item.body, compresslevel=level, mtime=0)
+            if self._items.get(key) is item:
+                self.size += len(item.gzipped)
+                self._evict()
+        return item.gzipped
+
+    def _evict(self) -> None:
         while len(self._items) > self.max_entries or self.size > self.max_bytes:
             _, evicted = self._items.popitem(last=False)
-            self.size -= len(evicted.body)
+            self.size -= _held(evicted)
+
+
+def _held(item: CachedBody) -> int:
+    return len(item.body) + (len(item.gzipped) if item.gzipped is not None else 0)
 
 
 def fold_params(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -109,17 +130,27 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
 
 
-def cache_headers(etag: str, *, immutable: bool = False) -> list[tuple[bytes, bytes]]:
-    # GZipMiddleware adds Accept-Encoding to Vary itself when it compresses.
+def cache_headers(etag: str, *, immutable: bool = False,
+                  encoded: bool = False) -> list[tuple[bytes, bytes]]:
+    # GZipMiddleware adds Accept-Encoding to Vary itself when it compresses (or could have); a
+    # body this layer sends compressed (`encoded`) says it here.
     control = IMMUTABLE_CACHE_CONTROL if immutable else CACHE_CONTROL
-    return [(b"etag", etag.encode()), (b"cache-control", control.encode()), (b"vary", b"Accept")]
+    vary = b"Accept, Accept-Encoding" if encoded else b"Accept"
+    return [(b"etag", etag.encode()), (b"cache-control", control.encode()), (b"vary", vary)]
 
 
 class HttpCache:
-    """ASGI middleware: ETag, 304 and cached JSON bodies for every cacheable GET."""
+    """ASGI middleware: ETag, 304 and cached JSON bodies for every cacheable GET.
 
-    def __init__(self, app: ASGIApp) -> None:
+    A cached body of at least `gzip_minimum` bytes is sent to a client that accepts gzip
+    compressed, from its kept compressed copy, as GZipMiddleware (outside, given the same
+    minimum and level; it passes a body already encoded through) would send it: Content-Encoding
+    gzip and Vary: Accept-Encoding."""
+
+    def __init__(self, app: ASGIApp, *, gzip_minimum: int = 1000, gzip_level: int = 5) -> None:
         self.app = app
+        self.gzip_minimum = gzip_minimum
+        self.gzip_level = gzip_level
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["method"] != "GET"
@@ -167,6 +198,13 @@ class HttpCache:
         if cached is not None:
             if star:  # a current representation exists: "*" matches it
                 await _send_simple(send, 304, cache_headers(etag, immutable=immutable), b"")
+            elif ("gzip" in headers.get("accept-encoding", "")
+                  and len(cached.body) >= self.gzip_minimum):
+                body = responses.gzipped(etag, cached, self.gzip_level)
+                await _send_simple(send, 200, [*cache_headers(etag, immutable=immutable,
+                                                              encoded=True),
+                                               *cached.headers, (b"content-encoding", b"gzip")],
+                                   body)
             else:
                 await _send_simple(send, 200, [*cache_headers(etag, immutable=immutable),
                                                *cached.headers], cached.body)
