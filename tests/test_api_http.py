@@ -204,6 +204,25 @@ def test_a_cached_body_is_compressed_once_and_sent_as_the_gzip_layer_sends_it(cl
     assert "content-encoding" not in again.headers and again.content == plain.content
 
 
+def test_a_gzip_copy_that_would_not_fit_beside_its_body_is_not_kept(loaded_url):
+    """With a bound that holds a body but not the body and its compressed copy, a gzip hit is
+    still a hit and the body stays cached (the copy is made for that answer and not kept: kept,
+    it would evict its own entry)."""
+    params = {"group_by": "drug,month", "fiscal_year": "2023", "limit": "500"}
+    with h.api_client(loaded_url) as probe:
+        size = len(probe.get("/seizures", params=params).content)
+    with h.api_client(loaded_url, cache_mb=(size + 100) / 1_000_000) as client:
+        plain = client.get("/seizures", params=params, headers={"Accept-Encoding": "identity"})
+        responses = client.app.state.responses
+        [kept] = responses._items.values()
+        for _ in range(3):
+            zipped = client.get("/seizures", params=params, headers={"Accept-Encoding": "gzip"})
+            assert zipped.headers["content-encoding"] == "gzip"
+            assert zipped.content == plain.content  # httpx decompresses it
+            assert list(responses._items.values()) == [kept] and kept.gzipped is None
+        assert responses.size == len(plain.content)
+
+
 # --- paging --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("path", "params"), [

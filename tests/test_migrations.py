@@ -141,6 +141,43 @@ def test_a_database_holding_any_table_is_left_to_alembic(database_factory):
     assert [c["name"] for c in inspect(engine).get_columns("release")] == ["id"]
 
 
+def test_a_new_database_whose_creation_fails_is_left_without_a_table(database_factory):
+    """The schema made from the models is one transaction on both backends (SQLite's driver would
+    commit each CREATE TABLE by itself): a failure before the stamp leaves no table, and the
+    next upgrade creates the database whole."""
+    from sqlalchemy import event
+
+    engine = database_factory.engine(database_factory.new(migrated=False))
+
+    def fail_the_first_row(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO data_version"):
+            raise RuntimeError("killed halfway")
+
+    event.listen(engine, "before_cursor_execute", fail_the_first_row)
+    with pytest.raises(RuntimeError, match="killed halfway"):
+        upgrade(engine)
+    event.remove(engine, "before_cursor_execute", fail_the_first_row)
+    assert tables(engine) == set()
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    assert tables(engine) == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_the_head_read_from_the_scripts_skips_what_alembic_skips(tmp_path, monkeypatch):
+    """An editor's lock file (`.#name.py`, a dangling link) among the scripts is not read, as
+    Alembic does not read it."""
+    import shutil
+
+    from app.ops import migrate
+
+    copy = tmp_path / "migrations"
+    shutil.copytree(REPO_ROOT / "migrations", copy)
+    (copy / "versions" / ".#20261130_5a1e8c3d2f70_exact_pound_parts.py").symlink_to(
+        tmp_path / "nowhere")
+    monkeypatch.setattr(migrate, "project_dir", lambda name: tmp_path / name)
+    assert migrate.script_head() == head_revision()
+
+
 def test_the_head_read_from_the_scripts_is_alembics():
     """upgrade's quick check reads the head from the scripts' assignments: the same as Alembic's."""
     assert script_head() == head_revision() is not None

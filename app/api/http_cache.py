@@ -10,6 +10,7 @@ nothing of it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import hashlib
 from collections import OrderedDict
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.admission import holds_turn
@@ -29,6 +31,8 @@ CACHEABLE_PREFIXES = ("/seizures", "/encounters", "/overdose-deaths", "/drugs", 
                       "/releases", "/datasets", "/seizure-events", "/comparisons", "/claims",
                       "/revisions")
 _STORED_HEADERS = {"content-type", "link", "x-total-count", "content-disposition"}
+# A body this large is compressed in a thread (GZipMiddleware's own threshold, 128 KiB).
+GZIP_IN_THREAD = 128 * 1024
 
 
 @dataclass
@@ -74,17 +78,26 @@ class ResponseCache:
         self.size += _held(item)
         self._evict()
 
-    def gzipped(self, key: str, item: CachedBody, level: int) -> bytes:
+    async def gzipped(self, key: str, item: CachedBody, level: int) -> bytes:
         """The body gzip-compressed, made once and kept with it (counted in the bound): a hit
         from a client that accepts gzip (a browser, curl --compressed, httpx) would otherwise
         compress the same bytes again every time, ~0.3 ms for 20 KB on a slow machine, about
-        as much as the rest of a hit."""
-        if item.gzipped is None:
-            item.gzipped = gzip.compress(item.body, compresslevel=level, mtime=0)
+        as much as the rest of a hit. A large body is compressed in a thread, as GZipMiddleware
+        does; a copy that would not fit beside its body in the bound is not kept (it would
+        evict its own entry)."""
+        if item.gzipped is not None:
+            return item.gzipped
+        if len(item.body) >= GZIP_IN_THREAD:
+            compressed = await anyio.to_thread.run_sync(
+                functools.partial(gzip.compress, item.body, compresslevel=level, mtime=0))
+        else:
+            compressed = gzip.compress(item.body, compresslevel=level, mtime=0)
+        if item.gzipped is None and _held(item) + len(compressed) <= self.max_bytes:
+            item.gzipped = compressed
             if self._items.get(key) is item:
-                self.size += len(item.gzipped)
+                self.size += len(compressed)
                 self._evict()
-        return item.gzipped
+        return compressed
 
     def _evict(self) -> None:
         while len(self._items) > self.max_entries or self.size > self.max_bytes:
@@ -200,7 +213,7 @@ class HttpCache:
                 await _send_simple(send, 304, cache_headers(etag, immutable=immutable), b"")
             elif ("gzip" in headers.get("accept-encoding", "")
                   and len(cached.body) >= self.gzip_minimum):
-                body = responses.gzipped(etag, cached, self.gzip_level)
+                body = await responses.gzipped(etag, cached, self.gzip_level)
                 await _send_simple(send, 200, [*cache_headers(etag, immutable=immutable,
                                                               encoded=True),
                                                *cached.headers, (b"content-encoding", b"gzip")],

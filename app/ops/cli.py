@@ -234,12 +234,13 @@ def db_upgrade(revision: Annotated[str, typer.Argument(
     rollup added by a release of borderstats)."""
     from app.db import urls_from_settings
     from app.ingest import rollups
-    from app.ops.migrate import head_revision, upgrade
+    from app.ops.migrate import head_revision, script_head, upgrade
 
     engine = _engine()
     try:
         upgrade(engine, revision)
-        written = rollups.complete(engine) if revision in ("head", head_revision()) else []
+        written = (rollups.complete(engine)
+                   if revision in ("head", script_head() or head_revision()) else [])
     except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
     finally:

@@ -92,7 +92,13 @@ def script_head() -> str | None:
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in sorted(project_dir("migrations").joinpath("versions").glob("*.py")):
-        found = dict((name, value) for name, value in _ASSIGNED.findall(path.read_text()))
+        if path.name.startswith((".#", "__init__")):  # as Alembic: an editor's lock, a package
+            continue
+        try:
+            text_ = path.read_text()
+        except OSError:
+            return None
+        found = dict((name, value) for name, value in _ASSIGNED.findall(text_))
         try:
             own = ast.literal_eval(found["revision"])
             down = ast.literal_eval(found.get("down_revision", "None"))
@@ -111,8 +117,14 @@ def _create_if_new(engine: Engine, head: str) -> bool:
     transaction: all of it or nothing); False, changing nothing, if it holds any."""
     from app import models  # noqa: F401  (registers every table on Base.metadata)
     from app.db import Base
+    from app.ingest.writers import lock_for_writing
 
     with engine.begin() as conn:
+        # One transaction on SQLite too (its driver would commit each CREATE TABLE by itself,
+        # and a failure or a kill halfway would leave tables no upgrade could go on from); and
+        # one start at a time: a second waits here, then finds the tables and leaves the
+        # database to Alembic, which finds it at head.
+        lock_for_writing(conn)
         if inspect(conn).get_table_names():
             return False
         Base.metadata.create_all(conn)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.datasets import Dataset, Family
-from app.datasets.shapes import Output
+from app.datasets.shapes import Output, Shape
 from app.query.catalog import Catalog
 from app.query.spec import QuerySpec
 
@@ -171,6 +171,8 @@ def _join_keyed(grouped: Select, spec: QuerySpec, shapes: list[Any],
     joined = groups
     for name, shape in zip(spec.group_by, shapes, strict=True):
         if shape.keyed:
+            # a keyed shape's outputs are columns of the row its id names (shapes.referenced)
+            assert type(shape).join_on is Shape.join_on, shape
             table = shape.outputs[0].join
             joined = joined.join(table, table.c.id == groups.c[f"_key_{name}"])
             columns.extend(o.expression(None).label(o.label) for o in shape.outputs)
