@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -173,3 +173,20 @@ def make_async_engine(urls: DatabaseURLs, *, pool_size: int = 5, timeout: float 
             "options": f"-c statement_timeout={statement_ms} -c default_transaction_read_only=on",
         },
     )
+
+
+# --- the writers' lock ---------------------------------------------------------------------------
+# One writer at a time: ingests, seed loads, the rollups written after a start, and the creation
+# of a new database's schema (app.ops.migrate). Here, beside the engines, so a server that only
+# writes absent rollups takes it without importing the parsers and polars.
+
+INGEST_LOCK_ID = 0x626F7264  # an arbitrary constant: serialises concurrent ingests on Postgres
+
+
+def lock_for_writing(conn: Connection) -> None:
+    """Serialise writers: a second ingest waits for the running one, then sees its releases."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({INGEST_LOCK_ID})")
+    elif conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:
+        # Take SQLite's write lock now, before the first read, instead of at the first write.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -306,7 +306,7 @@ def test_complete_takes_no_lock_when_no_rollup_is_absent(database_factory):
     as it loads (on Postgres with no time limit). Fails if it took the lock before looking."""
     import threading
 
-    from app.ingest.writers import lock_for_writing
+    from app.db import lock_for_writing
 
     engine = database_factory.engine()
     snapshot.load(engine, SNAPSHOT)

@@ -21,6 +21,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from app.datasets import DATASETS
+from app.db import lock_for_writing
 from app.ingest import bulk, revisions, rollups
 from app.ingest.bulk import bulk_insert
 from app.ingest.currency import CurrencyPlan, PlannedRelease
@@ -31,7 +32,6 @@ from app.ingest.options import IngestOptions
 from app.ingest.parsers import OUTPUT_COLUMNS
 from app.ingest.reader import ParsedFile, read_file
 from app.ingest.resolve import with_area_and_drug_ids
-from app.ingest.writers import lock_for_writing
 from app.models import DataVersion, Release
 from app.periods import month_text
 from app.reference.seed import ReferenceIndex, ensure_reference, reference_index, seed_json

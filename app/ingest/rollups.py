@@ -90,7 +90,7 @@ def complete(engine: Engine) -> list[str]:
     again once it holds the lock, so two starts write them once. The data version stays: no
     figure changes, and the servers' catalogs look for absent rollups until they find them
     (app.query.catalog.CatalogCache). Returns the datasets whose rollups it wrote."""
-    from app.ingest.writers import lock_for_writing
+    from app.db import lock_for_writing
 
     with engine.connect() as conn:
         if not incomplete(conn):  # the usual case: no lock taken, so no wait behind an ingest

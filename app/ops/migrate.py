@@ -116,8 +116,7 @@ def _create_if_new(engine: Engine, head: str) -> bool:
     """Create the schema at `head` from the models if the database holds no table at all (in one
     transaction: all of it or nothing); False, changing nothing, if it holds any."""
     from app import models  # noqa: F401  (registers every table on Base.metadata)
-    from app.db import Base
-    from app.ingest.writers import lock_for_writing
+    from app.db import Base, lock_for_writing
 
     with engine.begin() as conn:
         # One transaction on SQLite too (its driver would commit each CREATE TABLE by itself,
