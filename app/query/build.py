@@ -99,9 +99,10 @@ def _build(spec: QuerySpec, family: Family, catalog: Catalog, *, use_rollups: bo
     keyed = [s for s in shapes if s.keyed]
     # Where a group sums several periods (a grain coarser than the stored one, or none), group
     # by a referenced dimension's id and join its table to the sums: fewer, narrower rows to
-    # join and group ((a) fentanyl by area x FY, 1,371 rollup rows into 248 groups: 1.31 ->
-    # 0.97 ms inside Postgres, warm, slow 2-core machine). At the stored grain a group is about
-    # one row, and the subquery costs more than it saves (sectors x months 0.35 -> 0.43 ms).
+    # join and group ((a) fentanyl by area x FY, 1,371 rollup rows into 248 groups: 1.27 ->
+    # 0.94 ms inside Postgres, 25 alternated EXPLAIN ANALYZE, slow 2-core machine). At the stored
+    # grain a group is about one row, and the subquery costs more than it saves (sectors x
+    # months 0.35 -> 0.40 ms).
     # Not when a dimension groups by columns of a joined table itself (a seizure's states).
     by_key = bool(keyed) and spec.grain != dataset.time.grains[0] \
         and all(s.keyed or all(o.join is None for o in s.outputs) for s in shapes) \
