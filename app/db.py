@@ -184,7 +184,8 @@ INGEST_LOCK_ID = 0x626F7264  # an arbitrary constant: serialises concurrent inge
 
 
 def lock_for_writing(conn: Connection) -> None:
-    """Serialise writers: a second ingest waits for the running one, then sees its releases."""
+    """Serialise writers: a second ingest (or a second start creating a new database's schema)
+    waits for the running one, then sees what it wrote."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({INGEST_LOCK_ID})")
     elif conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:

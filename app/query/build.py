@@ -179,8 +179,8 @@ def _join_keyed(grouped: Select, spec: QuerySpec, shapes: list[Any],
             columns.extend(o.expression(None).label(o.label) for o in shape.outputs)
         else:
             columns.extend(groups.c[o.label] for o in shape.outputs)
-    columns.extend(groups.c[n] for n in names
-                   if not n.startswith("_key_") and n not in {c.name for c in columns})
+    labelled = {c.name for c in columns}
+    columns.extend(groups.c[n] for n in names if not n.startswith("_key_") and n not in labelled)
     columns.append(func.count().over().label("_total"))
     return select(*columns).select_from(joined), columns
 
