@@ -245,6 +245,30 @@ def test_verify_on_a_partly_covered_period_gives_no_verdict(client: TestClient) 
     assert claim["verdict"] == NO_DATA
 
 
+def test_claims_posted_in_turn_each_answer_for_their_own_wording(client: TestClient) -> None:
+    """Parts of an answer that depend only on the claim (its wording, comparator) are kept per
+    claim object and verdicts per figure and wording: claims posted in turn, with the registered
+    ones read between them, each get their own, the same each time."""
+    wordings = [({"op": ">", "value": 0.9}, SUPPORTED, "'more than X'"),
+                ({"op": "<", "value": 0.9}, NOT_SUPPORTED, "'less than X'"),
+                ({"op": ">", "value": 0.95}, NOT_SUPPORTED, "'more than X'"),
+                ({"op": "about", "value": 0.9, "tolerance": 0.2}, SUPPORTED, "Tolerance used: 20 %")]
+    seen: dict[int, dict[str, Any]] = {}
+    for _ in range(2):
+        for index, (comparator, verdict, rule) in enumerate(wordings):
+            body = _changed(VERIFY_BODY, lambda d: None)
+            body["comparator"] = {**comparator, "unit": "share", "precision": 0.01}
+            body["claim"] = f"wording {index}"
+            claim = client.post("/claims/verify", json=body).json()["data"]
+            assert claim["claim"] == f"wording {index}"
+            assert claim["comparator"] == claim["primary"]["comparator"] == {
+                "tolerance": None, **body["comparator"]}
+            assert rule in claim["wording_rule"] and rule in claim["primary"]["wording_rule"]
+            assert claim["primary"]["verdict"] == claim["verdict"] == verdict
+            assert seen.setdefault(index, claim) == claim
+            assert client.get("/claims").status_code == 200
+
+
 @pytest.mark.parametrize(("change", "parameter", "accepted"), [
     (lambda d: d["filters"].update(drug="fentanil"), "definitions[0].filters.drug", "fentanyl"),
     (lambda d: d["part"].update(area="nowhere"), "definitions[0].part.area",

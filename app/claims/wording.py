@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 SUPPORTED = "supported"
 APPROXIMATELY = "approximately"
@@ -49,6 +50,7 @@ class Verdict:
     explanation: str
 
 
+@lru_cache(maxsize=64)
 def wording_rule(op: str, tolerance: float | None = None) -> str:
     """The rule text for an operator, with the tolerance actually used."""
     text = RULES[op]
@@ -58,6 +60,10 @@ def wording_rule(op: str, tolerance: float | None = None) -> str:
     return text
 
 
+# A pure function of its arguments, judged again for each request of the same claims over the same
+# figures (a registered claim's ~20 definitions a GET /claims): kept, typed (1 and 1.0 are told
+# apart, as repr tells them apart). The Verdict is immutable.
+@lru_cache(maxsize=4096, typed=True)
 def judge(*, value: float | int | None, op: str, target: float | int,
           tolerance: float | None = None, precision: float | None = None,
           unit: str | None = None) -> Verdict:

@@ -52,11 +52,23 @@ class Figure:
         return replace(self, value=None, note=note)
 
 
+def _described(spec: QuerySpec, catalog: Catalog) -> tuple[str, dict[str, Any]]:
+    """The request reproducing a figure and its filters as understood: the same for every
+    request of a data version, so a spec kept with a claim's plan keeps them (for this catalog
+    only). The filters are shared by the figures of the spec: read, never changed."""
+    found = spec.__dict__.get("_described")
+    if found is None or found[0] is not catalog:
+        found = (catalog, catalog.pin(spec.to_url()), spec.understood(catalog))
+        object.__setattr__(spec, "_described", found)
+    return found[1], found[2]
+
+
 def figure_of(result: QueryResult, measure: str, catalog: Catalog) -> Figure:
     spec = result.spec
     value = result.rows[0].get(measure) if result.rows else None
+    request, filters = _described(spec, catalog)
     return Figure(
-        value=value, request=catalog.pin(spec.to_url()), filters=spec.understood(catalog),
+        value=value, request=request, filters=filters,
         source=result.family.key, releases=tuple(result.releases), complete=result.complete,
         note=None if value is not None else "the loaded releases have no data for this period",
         caveats=tuple(result.caveats), requested=result.requested, months=result.months,

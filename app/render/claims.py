@@ -6,13 +6,36 @@ from typing import Any
 
 from app.claims import wording
 from app.claims.evaluate import ClaimResult, DefinitionResult
+from app.claims.spec import ClaimSpec, ComparatorSpec, DefinitionSpec
 from app.datasets import DATASETS
 from app.render.meta import release_summary
 
 
 def claim_document(result: ClaimResult) -> dict[str, Any]:
     """The JSON document of an evaluated claim."""
-    claim = result.claim
+    document = dict(_template(result.claim, _claim_template))
+    document["verdict"] = result.verdict
+    document["primary"] = definition_document(result.primary)
+    document["alternatives"] = [definition_document(a) for a in result.alternatives]
+    document["releases"] = claim_releases(result)
+    return document
+
+
+def definition_document(result: DefinitionResult) -> dict[str, Any]:
+    document = dict(_template(result.definition, _definition_template, result.comparator))
+    document["numerator"] = result.numerator.document()
+    document["denominator"] = result.denominator.document() if result.denominator else None
+    document["value"] = result.value
+    document["value_request"] = result.value_request
+    document["wording_rule"] = result.verdict.rule
+    document["verdict"] = result.verdict.verdict
+    document["explanation"] = result.verdict.explanation
+    return document
+
+
+def _claim_template(claim: ClaimSpec) -> dict[str, Any]:
+    """What a claim's document says whatever the figures: every key in the document's order, the
+    figures' keys set to None until they are filled in."""
     comparator = claim.comparator
     return {
         "id": claim.id,
@@ -22,16 +45,15 @@ def claim_document(result: ClaimResult) -> dict[str, Any]:
         "comparator": comparator.model_dump(),
         "wording_rule": wording.wording_rule(comparator.op, comparator.tolerance),
         "approximately_rule": wording.APPROXIMATELY_RULE,
-        "verdict": result.verdict,
+        "verdict": None,
         "verdict_rule": wording.OVERALL_RULE,
-        "primary": definition_document(result.primary),
-        "alternatives": [definition_document(a) for a in result.alternatives],
-        "releases": claim_releases(result),
+        "primary": None,
+        "alternatives": None,
+        "releases": None,
     }
 
 
-def definition_document(result: DefinitionResult) -> dict[str, Any]:
-    definition = result.definition
+def _definition_template(definition: DefinitionSpec, comparator: ComparatorSpec) -> dict[str, Any]:
     measure = DATASETS[definition.dataset].measure(definition.measure)
     document: dict[str, Any] = {
         "id": definition.id,
@@ -43,19 +65,38 @@ def definition_document(result: DefinitionResult) -> dict[str, Any]:
         "filters": definition.filters,
         "part": definition.part,
         "base": definition.base,
-        "numerator": result.numerator.document(),
-        "denominator": result.denominator.document() if result.denominator else None,
-        "value": result.value,
-        "value_request": result.value_request,
-        "comparator": result.comparator.model_dump(),
-        "wording_rule": result.verdict.rule,
-        "verdict": result.verdict.verdict,
-        "explanation": result.verdict.explanation,
+        "numerator": None,
+        "denominator": None,
+        "value": None,
+        "value_request": None,
+        "comparator": comparator.model_dump(),
+        "wording_rule": None,
+        "verdict": None,
+        "explanation": None,
     }
     if definition.kind == "value":
         document.pop("part")
         document.pop("base")
     return document
+
+
+# The templates of the claims answered lately, by the spec object (a registered claim's lives as
+# long as the process; a posted claim's is made for one request): a GET /claims writes ~30 of them.
+# Bounded: emptied when full. The templates are copied before they are filled in, never changed.
+_TEMPLATES: dict[tuple[int, int], tuple[Any, Any, dict[str, Any]]] = {}
+_TEMPLATES_MAX = 512
+
+
+def _template(spec: Any, make: Any, comparator: ComparatorSpec | None = None) -> dict[str, Any]:
+    key = (id(spec), id(comparator))
+    found = _TEMPLATES.get(key)
+    if found is None or found[0] is not spec or found[1] is not comparator:
+        if len(_TEMPLATES) >= _TEMPLATES_MAX:
+            _TEMPLATES.clear()
+        found = (spec, comparator,
+                 make(spec) if comparator is None else make(spec, comparator))
+        _TEMPLATES[key] = found
+    return found[2]
 
 
 def claim_releases(result: ClaimResult) -> list[dict[str, Any]]:
