@@ -329,6 +329,24 @@ def test_unreadable_path_is_an_ingest_error(preloaded_engine, data_dir, tmp_path
     assert db_state(preloaded_engine) == before
 
 
+def test_of_several_bad_files_the_first_given_is_named(preloaded_engine, data_dir, tmp_path,
+                                                      db_state):
+    """Files are parsed two at a time; the error is still the first bad file's in the order
+    given, even when a later one fails sooner (a missing file, against a whole official file
+    whose last line is short of a field)."""
+    before = db_state(preloaded_engine)
+    lines = (data_dir / SW).read_text(encoding="utf-8").splitlines()
+    big = write(tmp_path, "short-last-line.csv", [*lines, drop_field(lines[-1], 1)])
+    missing = tmp_path / "no-such-file.csv"
+    for paths, named in (([big, missing], big), ([missing, big], missing)):
+        with pytest.raises(IngestError) as info:
+            ingest_paths(preloaded_engine, [str(data_dir / GOOD[0]), *map(str, paths)])
+        assert info.value.file == str(named)
+        if named == big:
+            assert info.value.line == len(lines) + 1
+    assert db_state(preloaded_engine) == before
+
+
 # --- bugs: bad input that is not rejected as it should be ------------------------------------------
 
 def test_word_starting_like_a_month_is_not_a_month(data_dir, tmp_path):

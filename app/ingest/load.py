@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,14 +103,28 @@ class LoadResult:
 
 def ingest_paths(engine: Engine, paths: Sequence[str], progress: Progress | None = None,
                  options: IngestOptions | None = None) -> list[LoadResult]:
-    """Parse every file first (any error aborts before a write), then load them in one transaction."""
+    """Parse every file first (any error aborts before a write), then load them in one transaction.
+
+    The files are parsed two at a time: polars reads and checks a column without holding the
+    GIL, so on two cores the parse takes ~2/3 of the time. The error raised is the first file's in
+    the order given, as a parse one file after the other would raise it."""
     options = options or IngestOptions()
     parsed = []
-    for path in paths:
-        parsed.append(read_file(path, options))
-        if progress:
-            progress(f"parsed {parsed[-1].name}", 1)
+    with ThreadPoolExecutor(max_workers=min(PARSE_THREADS, max(1, len(paths))),
+                            thread_name_prefix="parse") as pool:
+        futures = [pool.submit(read_file, path, options) for path in paths]
+        try:
+            for future in futures:
+                parsed.append(future.result())
+                if progress:
+                    progress(f"parsed {parsed[-1].name}", 1)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     return load_parsed(engine, parsed, progress=progress, options=options)
+
+
+PARSE_THREADS = 2
 
 
 BULK_ROWS = 20_000  # a first load at least this big drops the tables' checks while it fills them
