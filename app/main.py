@@ -15,7 +15,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import event
@@ -26,7 +25,7 @@ from starlette.routing import Match
 
 from app.api.admission import Admission
 from app.api.docs import API_DESCRIPTION, OPENAPI_TAGS
-from app.api.http_cache import HttpCache, ResponseCache
+from app.api.http_cache import GZip, HttpCache, ResponseCache
 from app.api.middleware import RequestMiddleware
 from app.api.openapi import finish_openapi
 from app.api.ratelimit import RateLimit
@@ -132,7 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Admission, limit=settings.active_requests)
     # cached bodies skip routing, validation and the queue (and, compressed once, gzip)
     app.add_middleware(HttpCache, gzip_minimum=GZIP_MINIMUM, gzip_level=GZIP_LEVEL)
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
+    app.add_middleware(GZip, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
     app.add_middleware(SlashRedirect, router=app.router)
     # Bodies are read whole (bounded) before the handler, well inside the request deadline.
     app.add_middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes,

@@ -96,6 +96,37 @@ def test_vary_names_each_header_once(client):
     assert len(names) == len(set(names))
 
 
+def _vary(response) -> list[str]:
+    return [v.strip().lower() for v in response.headers["vary"].split(",")]
+
+
+def test_a_304_names_what_its_200_varies_by_computed_cached_or_compressed(loaded_url):
+    """RFC 9110 15.4.5: a 304 carries the Vary its 200 would. Over every cacheable path (JSON
+    and CSV, bodies under and over the gzip minimum), for a client that accepts gzip and one
+    that does not: the computed 200, the cached 200 and the 304 name the same headers, each once,
+    Accept and Accept-Encoding among them."""
+    paths = [*GET_PATHS, ("/revisions", {"dataset": "seizures"}),
+             ("/seizures", {"drug": "heroin", "group_by": "area", "format": "csv"}),
+             ("/drugs", {"bom": "false"})]
+    sizes = set()
+    with h.api_client(loaded_url) as fresh:  # nothing cached yet: the first GET computes
+        for path, params in paths:
+            for encoding in ("gzip", "identity"):
+                headers = {"Accept-Encoding": encoding}
+                computed = fresh.get(path, params=params, headers=headers)
+                cached = fresh.get(path, params=params, headers=headers)
+                assert computed.status_code == cached.status_code == 200, (path, params)
+                sizes.add(len(computed.content) >= 1000)
+                revalidated = fresh.get(path, params=params, headers={
+                    **headers, "If-None-Match": computed.headers["etag"]})
+                assert revalidated.status_code == 304, (path, params)
+                names = _vary(computed)
+                assert len(names) == len(set(names)), (path, params, names)
+                assert {"accept", "accept-encoding"} <= set(names), (path, params, names)
+                assert _vary(cached) == _vary(revalidated) == names, (path, params, encoding)
+    assert sizes == {True, False}  # bodies on both sides of the gzip minimum
+
+
 def test_etag_and_figures_change_after_a_new_ingest_without_restarting(database_url,
                                                                        database_factory):
     engine = database_factory.engine(database_url)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import anyio.to_thread
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.admission import holds_turn
@@ -143,13 +144,56 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
 
 
-def cache_headers(etag: str, *, immutable: bool = False,
-                  encoded: bool = False) -> list[tuple[bytes, bytes]]:
-    # GZipMiddleware adds Accept-Encoding to Vary itself when it compresses (or could have); a
-    # body this layer sends compressed (`encoded`) says it here.
+# Every cacheable answer varies by Accept (JSON or CSV) and Accept-Encoding (a body of
+# GZIP_MINIMUM bytes or more is sent gzip-compressed to a client that accepts it), and a 304 says
+# what its 200 says (RFC 9110 15.4.5): so both name both, whatever the body's size. GZipMiddleware
+# adds Accept-Encoding to Vary again; `GZip` below merges the names.
+VARY = b"Accept, Accept-Encoding"
+
+
+def cache_headers(etag: str, *, immutable: bool = False) -> list[tuple[bytes, bytes]]:
     control = IMMUTABLE_CACHE_CONTROL if immutable else CACHE_CONTROL
-    vary = b"Accept, Accept-Encoding" if encoded else b"Accept"
-    return [(b"etag", etag.encode()), (b"cache-control", control.encode()), (b"vary", vary)]
+    return [(b"etag", etag.encode()), (b"cache-control", control.encode()), (b"vary", VARY)]
+
+
+def merged_vary(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers with every Vary merged into one naming each header once, in first-seen order
+    (case-insensitive); unchanged when there is at most one Vary naming each once."""
+    values = [v for k, v in headers if k.lower() == b"vary"]
+    if not values:
+        return headers
+    names: dict[bytes, bytes] = {}
+    for value in values:
+        for name in value.split(b","):
+            name = name.strip()
+            if name:
+                names.setdefault(name.lower(), name)
+    merged = b", ".join(names.values())
+    if len(values) == 1 and merged == values[0]:
+        return headers
+    out = [(k, v) for k, v in headers if k.lower() != b"vary"]
+    out.append((b"vary", merged))
+    return out
+
+
+class GZip(GZipMiddleware):
+    """Starlette's GZipMiddleware, whose added `Vary: Accept-Encoding` is merged with the Vary the
+    answer already has (it appends the name again: `Accept, Accept-Encoding, Accept-Encoding`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+
+        async def send_merged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                merged = merged_vary(headers)
+                if merged is not headers:
+                    message = {**message, "headers": merged}
+            await send(message)
+
+        await super().__call__(scope, receive, send_merged)
 
 
 class HttpCache:
@@ -214,8 +258,7 @@ class HttpCache:
             elif ("gzip" in headers.get("accept-encoding", "")
                   and len(cached.body) >= self.gzip_minimum):
                 body = await responses.gzipped(etag, cached, self.gzip_level)
-                await _send_simple(send, 200, [*cache_headers(etag, immutable=immutable,
-                                                              encoded=True),
+                await _send_simple(send, 200, [*cache_headers(etag, immutable=immutable),
                                                *cached.headers, (b"content-encoding", b"gzip")],
                                    body)
             else:
