@@ -38,7 +38,7 @@ from app.periods import month_text
 from app.reference.seed import ReferenceIndex, ensure_reference, reference_index, seed_json
 
 __all__ = ["FACTS", "LoadResult", "bulk_insert", "bump_data_version", "ingest_paths",
-           "load_parsed", "lock_for_writing"]
+           "load_parsed", "lock_for_writing", "start_parsing"]
 
 
 Progress = Callable[[str, int], None]
@@ -102,26 +102,44 @@ class LoadResult:
 
 
 def ingest_paths(engine: Engine, paths: Sequence[str], progress: Progress | None = None,
-                 options: IngestOptions | None = None) -> list[LoadResult]:
+                 options: IngestOptions | None = None, parsing: Parsing | None = None,
+                 ) -> list[LoadResult]:
     """Parse every file first (any error aborts before a write), then load them in one transaction.
-
-    The files are parsed two at a time: polars reads and checks a column without holding the
-    GIL, so on two cores the parse takes ~2/3 of the time. The error raised is the first file's in
-    the order given, as a parse one file after the other would raise it."""
+    `parsing`: the parse of the same paths, started earlier (`start_parsing`)."""
     options = options or IngestOptions()
-    parsed = []
-    with ThreadPoolExecutor(max_workers=min(PARSE_THREADS, max(1, len(paths))),
-                            thread_name_prefix="parse") as pool:
-        futures = [pool.submit(read_file, path, options) for path in paths]
+    parsing = parsing or start_parsing(paths, options)
+    return load_parsed(engine, parsing.results(progress), progress=progress, options=options)
+
+
+class Parsing:
+    """Files being parsed two at a time: polars reads and checks a column without holding the
+    GIL, so on two cores the parse takes ~2/3 of the time, and a command can open its database
+    meanwhile. `results` raises the first bad file's error in the order given, as a parse one
+    file after the other would."""
+
+    def __init__(self, paths: Sequence[str], options: IngestOptions) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=min(PARSE_THREADS, max(1, len(paths))),
+                                       thread_name_prefix="parse")
+        self.futures = [self.pool.submit(read_file, path, options) for path in paths]
+
+    def results(self, progress: Progress | None = None) -> list[ParsedFile]:
+        parsed = []
         try:
-            for future in futures:
+            for future in self.futures:
                 parsed.append(future.result())
                 if progress:
                     progress(f"parsed {parsed[-1].name}", 1)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    return load_parsed(engine, parsed, progress=progress, options=options)
+        finally:
+            self.cancel()
+        return parsed
+
+    def cancel(self) -> None:
+        """Stop: files not started are not parsed (one being parsed finishes)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_parsing(paths: Sequence[str], options: IngestOptions | None = None) -> Parsing:
+    return Parsing(paths, options or IngestOptions())
 
 
 PARSE_THREADS = 2

@@ -117,13 +117,21 @@ def ingest(
 ) -> None:
     """Load official files: format detected from the header, all files or none."""
     from app.ingest.errors import IngestError
-    from app.ingest.load import ingest_paths
+    from app.ingest.load import ingest_paths, start_parsing
     from app.ingest.options import IngestOptions
     from app.ops.migrate import upgrade
 
     options = IngestOptions(allow_new_areas=allow_new_areas, allow_new_drugs=allow_new_drugs,
                             max_file_mb=max_file_mb or _settings().max_file_mb)
-    engine = _engine()
+    paths = [str(f) for f in files]
+    # The files are parsed while the database is opened and upgraded; a database error is still
+    # said before a file's (the parse's outcome is read once the database is ready).
+    parsing = start_parsing(paths, options)
+    try:
+        engine = _engine()
+    except BaseException:
+        parsing.cancel()
+        raise
     started = time.perf_counter()
     try:
         upgrade(engine)
@@ -132,17 +140,18 @@ def ingest(
 
             with Progress(transient=True) as bar:
                 task = bar.add_task("ingest", total=2 * len(files))
-                results = ingest_paths(engine, [str(f) for f in files],
+                results = ingest_paths(engine, paths,
                                        progress=lambda msg, n: bar.update(task, advance=n,
                                                                           description=msg),
-                                       options=options)
+                                       options=options, parsing=parsing)
         else:
-            results = ingest_paths(engine, [str(f) for f in files], options=options)
+            results = ingest_paths(engine, paths, options=options, parsing=parsing)
     except IngestError as exc:
         fail(f"{exc} (nothing was loaded)")
     except Exception as exc:  # a database error exits 3 (one line); the rest re-raises
         _database_error(exc)
     finally:
+        parsing.cancel()
         engine.dispose()
     for result in results:
         typer.echo(result.summary())
