@@ -269,6 +269,39 @@ def test_claims_posted_in_turn_each_answer_for_their_own_wording(client: TestCli
             assert client.get("/claims").status_code == 200
 
 
+def test_a_posted_claim_is_judged_and_written_for_itself_and_nothing_of_it_is_kept(
+        client: TestClient) -> None:
+    """A posted claim's verdict and document are made for its request: X = -0.0 and X = 0.0,
+    posted in either order, each say their own X, and posting keeps nothing (a long unit kept
+    per verdict would let posts grow a worker's memory)."""
+    from app.claims import wording
+    from app.render import claims as rendered
+
+    kept = (wording._judged.cache_info().currsize, len(rendered._TEMPLATES))
+    for values in ((-0.0, 0.0), (0.0, -0.0)):
+        for value in values:
+            body = _changed(VERIFY_BODY, lambda d: None)
+            body["comparator"] = {"op": ">", "value": value, "unit": "share"}
+            claim = client.post("/claims/verify", json=body).json()["data"]
+            shown = "-0 %" if str(value).startswith("-") else "than 0 %"
+            assert shown in claim["primary"]["explanation"], (value, claim["primary"]["explanation"])
+    body = _changed(VERIFY_BODY, lambda d: None)
+    body["comparator"] = {"op": ">", "value": 0.5, "unit": "x" * 5000}
+    assert client.post("/claims/verify", json=body).status_code == 200
+    assert (wording._judged.cache_info().currsize, len(rendered._TEMPLATES)) == kept
+
+
+def test_kept_verdicts_tell_numbers_apart_as_they_are_written() -> None:
+    """-0.0 == 0.0, but the explanation writes X as it is written: a kept verdict of one is not
+    given for the other, whichever is judged first."""
+    from app.claims.wording import judge_kept
+
+    for order in ((0.0, -0.0), (-0.0, 0.0)):
+        for target in order:
+            explanation = judge_kept(value=0.5, op=">", target=target, unit="share").explanation
+            assert explanation.endswith("-0 % by the rule") == (str(target) == "-0.0"), explanation
+
+
 @pytest.mark.parametrize(("change", "parameter", "accepted"), [
     (lambda d: d["filters"].update(drug="fentanil"), "definitions[0].filters.drug", "fentanyl"),
     (lambda d: d["part"].update(area="nowhere"), "definitions[0].part.area",

@@ -129,6 +129,15 @@ def test_bad_database_url_exits_2_with_one_line(borderstats: Run, url: str) -> N
     assert "sqlite:///" in line
 
 
+@pytest.mark.parametrize("url", ["mysql://u@localhost/db", "not a url"])
+def test_ingest_with_a_bad_database_url_exits_2_before_reading_a_file(borderstats: Run,
+                                                                      url: str) -> None:
+    result = borderstats("ingest", "no-such-file.csv", env={"DATABASE_URL": url})
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "sqlite:///" in line and "no-such-file" not in line
+
+
 @pytest.mark.parametrize("variable, value", [
     ("BORDERSTATS_POOL_SIZE", "many"), ("BORDERSTATS_LOG_FORMAT", "xml"),
     ("BORDERSTATS_LOG_LEVEL", "loud"), ("BORDERSTATS_PORT", "0"),

@@ -347,6 +347,35 @@ def test_of_several_bad_files_the_first_given_is_named(preloaded_engine, data_di
     assert db_state(preloaded_engine) == before
 
 
+@pytest.mark.parametrize("limit, most", [(None, 2), (1, 1)], ids=["small-files", "large-files"])
+def test_files_are_parsed_two_at_a_time_unless_one_is_large(monkeypatch, data_files, limit, most):
+    """Small files (every official one) are parsed two at a time; if any file is over
+    PARALLEL_PARSE_MAX_BYTES, one at a time (a parse holds several times its file in memory)."""
+    from app.ingest import load
+
+    if limit is not None:
+        monkeypatch.setattr(load, "PARALLEL_PARSE_MAX_BYTES", limit)
+    both = threading.Barrier(2, timeout=10)
+    running, seen, lock = [0], [], threading.Lock()
+
+    def counted(path, options=None):
+        with lock:
+            running[0] += 1
+            seen.append(running[0])
+        try:
+            if most == 2 and len(seen) <= 2:
+                both.wait()  # the first two parses are under way together (or this times out)
+            return read_file(path, options)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(load, "read_file", counted)
+    parsed = load.start_parsing([str(p) for p in data_files]).results()
+    assert [p.path for p in parsed] == list(data_files)
+    assert max(seen) == most
+
+
 # --- bugs: bad input that is not rejected as it should be ------------------------------------------
 
 def test_word_starting_like_a_month_is_not_a_month(data_dir, tmp_path):

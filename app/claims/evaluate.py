@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.claims import wording
+from app.claims import registry, wording
 from app.claims.spec import ClaimSpec, ComparatorSpec, DefinitionSpec
 from app.compare import Figure, Share, ShareQuery, Step, combine, compute, plan_share, plan_value
 from app.datasets import DATASETS
@@ -114,9 +114,11 @@ def _judge(definition: DefinitionSpec, comparator: ComparatorSpec, numerator: Fi
            denominator: Figure | None, value: Any, value_request: str | None) -> DefinitionResult:
     figures = [f for f in (numerator, denominator) if f is not None]
     unit = comparator.unit or ("share" if definition.kind == "share" else None)
-    verdict = wording.judge(value=value, op=comparator.op, target=comparator.value,
-                            tolerance=comparator.tolerance, precision=comparator.precision,
-                            unit=unit)
+    # A registered claim's verdicts are kept (bounded; its unit and wording are the registry's),
+    # a posted claim's are not: what it posts (a unit of any length) is not kept past its request.
+    judge = wording.judge_kept if registry.is_registered(definition) else wording.judge
+    verdict = judge(value=value, op=comparator.op, target=comparator.value,
+                    tolerance=comparator.tolerance, precision=comparator.precision, unit=unit)
     if value is None:
         reason = next((f.note for f in figures if f.note), None)
         if definition.kind == "share" and denominator is not None and denominator.value == 0:

@@ -27,3 +27,16 @@ def find_claim(claim_id: str) -> ClaimSpec:
             return claim
     raise NotFound(f"unknown claim {claim_id!r}", parameter="claim_id", value=claim_id,
                    accepted=claim_ids())
+
+
+@lru_cache
+def _registered_ids() -> frozenset[int]:
+    claims = registry().claims
+    return frozenset([id(c) for c in claims] + [id(d) for c in claims for d in c.definitions])
+
+
+def is_registered(spec: object) -> bool:
+    """Whether `spec` is one of the registry's claims or definitions (the objects themselves,
+    which live as long as the process: an id is never reused while they do). What is worked out
+    of a registered claim may be kept; a posted claim's is made for its request and dropped."""
+    return id(spec) in _registered_ids()

@@ -60,10 +60,6 @@ def wording_rule(op: str, tolerance: float | None = None) -> str:
     return text
 
 
-# A pure function of its arguments, judged again for each request of the same claims over the same
-# figures (a registered claim's ~20 definitions a GET /claims): kept, typed (1 and 1.0 are told
-# apart, as repr tells them apart). The Verdict is immutable.
-@lru_cache(maxsize=4096, typed=True)
 def judge(*, value: float | int | None, op: str, target: float | int,
           tolerance: float | None = None, precision: float | None = None,
           unit: str | None = None) -> Verdict:
@@ -133,3 +129,20 @@ def _trim(number: Decimal, grouped: bool = False) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
+
+
+def judge_kept(*, value: float | int | None, op: str, target: float | int,
+               tolerance: float | None = None, precision: float | None = None,
+               unit: str | None = None) -> Verdict:
+    """`judge`, kept for its arguments: for the registered claims, judged again at each request
+    over the same figures. Numbers are told apart as they are written (1 and 1.0, -0.0 and 0.0:
+    the explanation shows them as repr does); the Verdict is immutable."""
+    return _judged(value, repr(value), op, target, repr(target), tolerance, precision, unit)
+
+
+@lru_cache(maxsize=4096)
+def _judged(value: float | int | None, _written: str, op: str, target: float | int,
+            _target_written: str, tolerance: float | None, precision: float | None,
+            unit: str | None) -> Verdict:
+    return judge(value=value, op=op, target=target, tolerance=tolerance, precision=precision,
+                 unit=unit)

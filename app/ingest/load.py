@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,15 +114,39 @@ def ingest_paths(engine: Engine, paths: Sequence[str], progress: Progress | None
 
 
 class Parsing:
-    """Files being parsed two at a time: polars reads and checks a column without holding the
-    GIL, so on two cores the parse takes ~2/3 of the time, and a command can open its database
-    meanwhile. `results` raises the first bad file's error in the order given, as a parse one
-    file after the other would."""
+    """Files being parsed in the background, while the command opens its database: two at a
+    time when every file is small (polars reads and checks a column without holding the GIL, so
+    on two cores the parse takes ~2/3 of the time), else one at a time (a parse holds several
+    times its file in memory: two large files at once would double the peak). `results` raises
+    the first bad file's error in the order given, as a parse one file after the other would.
+
+    The threads are daemons, and `cancel` does not wait for them: a command that stops (a bad
+    file, a database error, Ctrl-C) exits without waiting for a parse it no longer needs. A
+    file being parsed when it stops is finished and dropped; files not started are not parsed."""
 
     def __init__(self, paths: Sequence[str], options: IngestOptions) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=min(PARSE_THREADS, max(1, len(paths))),
-                                       thread_name_prefix="parse")
-        self.futures = [self.pool.submit(read_file, path, options) for path in paths]
+        self.paths, self.options = list(paths), options
+        self.futures: list[Future[ParsedFile]] = [Future() for _ in self.paths]
+        self._next = iter(range(len(self.paths)))
+        self._lock = threading.Lock()
+        self._stopped = False
+        threads = PARSE_THREADS if all(_size(p) <= PARALLEL_PARSE_MAX_BYTES for p in self.paths) else 1
+        for _ in range(min(threads, len(self.paths))):
+            threading.Thread(target=self._work, name="parse", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                index = None if self._stopped else next(self._next, None)
+            if index is None:
+                return
+            future = self.futures[index]
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(read_file(self.paths[index], self.options))
+            except BaseException as exc:  # handed to the reader of the results
+                future.set_exception(exc)
 
     def results(self, progress: Progress | None = None) -> list[ParsedFile]:
         parsed = []
@@ -134,8 +160,18 @@ class Parsing:
         return parsed
 
     def cancel(self) -> None:
-        """Stop: files not started are not parsed (one being parsed finishes)."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        """Stop taking files (without waiting for one being parsed)."""
+        with self._lock:
+            self._stopped = True
+        for future in self.futures:
+            future.cancel()
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0  # read_file says what is wrong with it
 
 
 def start_parsing(paths: Sequence[str], options: IngestOptions | None = None) -> Parsing:
@@ -143,6 +179,8 @@ def start_parsing(paths: Sequence[str], options: IngestOptions | None = None) ->
 
 
 PARSE_THREADS = 2
+# Files above this size are parsed one at a time (the official files are 0.1-10 MB).
+PARALLEL_PARSE_MAX_BYTES = 32 * 1024 * 1024
 
 
 BULK_ROWS = 20_000  # a first load at least this big drops the tables' checks while it fills them

@@ -69,11 +69,22 @@ def _settings() -> Settings:
         fail(f"invalid setting {name}: {error.get('msg', 'invalid value')}", EXIT_USAGE)
 
 
-def _engine():
+def _engine(urls=None):
+    """The database's engine (`urls`: the settings' when not given); a bad URL exits 2."""
     from app.db import DatabaseURLError, make_sync_engine, urls_from_settings
 
     try:
-        return make_sync_engine(urls_from_settings(_settings()))
+        return make_sync_engine(urls or urls_from_settings(_settings()))
+    except DatabaseURLError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def _urls():
+    """The settings' database URLs; a bad URL exits 2."""
+    from app.db import DatabaseURLError, urls_from_settings
+
+    try:
+        return urls_from_settings(_settings())
     except DatabaseURLError as exc:
         fail(str(exc), EXIT_USAGE)
 
@@ -124,11 +135,12 @@ def ingest(
     options = IngestOptions(allow_new_areas=allow_new_areas, allow_new_drugs=allow_new_drugs,
                             max_file_mb=max_file_mb or _settings().max_file_mb)
     paths = [str(f) for f in files]
+    urls = _urls()  # a bad URL is said before anything is read
     # The files are parsed while the database is opened and upgraded; a database error is still
     # said before a file's (the parse's outcome is read once the database is ready).
     parsing = start_parsing(paths, options)
     try:
-        engine = _engine()
+        engine = _engine(urls)
     except BaseException:
         parsing.cancel()
         raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.claims import wording
+from app.claims import registry, wording
 from app.claims.evaluate import ClaimResult, DefinitionResult
 from app.claims.spec import ClaimSpec, ComparatorSpec, DefinitionSpec
 from app.datasets import DATASETS
@@ -80,23 +80,20 @@ def _definition_template(definition: DefinitionSpec, comparator: ComparatorSpec)
     return document
 
 
-# The templates of the claims answered lately, by the spec object (a registered claim's lives as
-# long as the process; a posted claim's is made for one request): a GET /claims writes ~30 of them.
-# Bounded: emptied when full. The templates are copied before they are filled in, never changed.
-_TEMPLATES: dict[tuple[int, int], tuple[Any, Any, dict[str, Any]]] = {}
-_TEMPLATES_MAX = 512
+# The templates of the registered claims and their definitions, by the spec object (they live as
+# long as the process): a GET /claims writes ~30 documents of them. A posted claim's template is
+# made for its request and not kept. The templates are copied before they are filled in.
+_TEMPLATES: dict[tuple[int, int], dict[str, Any]] = {}
 
 
 def _template(spec: Any, make: Any, comparator: ComparatorSpec | None = None) -> dict[str, Any]:
-    key = (id(spec), id(comparator))
+    if not registry.is_registered(spec):
+        return make(spec) if comparator is None else make(spec, comparator)
+    key = (id(spec), id(comparator))  # a registered definition's comparator is the registry's
     found = _TEMPLATES.get(key)
-    if found is None or found[0] is not spec or found[1] is not comparator:
-        if len(_TEMPLATES) >= _TEMPLATES_MAX:
-            _TEMPLATES.clear()
-        found = (spec, comparator,
-                 make(spec) if comparator is None else make(spec, comparator))
-        _TEMPLATES[key] = found
-    return found[2]
+    if found is None:
+        found = _TEMPLATES[key] = make(spec) if comparator is None else make(spec, comparator)
+    return found
 
 
 def claim_releases(result: ClaimResult) -> list[dict[str, Any]]:
