@@ -71,12 +71,9 @@ def _settings() -> Settings:
 
 def _engine(urls=None):
     """The database's engine (`urls`: the settings' when not given); a bad URL exits 2."""
-    from app.db import DatabaseURLError, make_sync_engine, urls_from_settings
+    from app.db import make_sync_engine
 
-    try:
-        return make_sync_engine(urls or urls_from_settings(_settings()))
-    except DatabaseURLError as exc:
-        fail(str(exc), EXIT_USAGE)
+    return make_sync_engine(urls or _urls())
 
 
 def _urls():
