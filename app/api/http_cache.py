@@ -14,6 +14,7 @@ import functools
 import gzip
 import hashlib
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -156,7 +157,7 @@ def cache_headers(etag: str, *, immutable: bool = False) -> list[tuple[bytes, by
     return [(b"etag", etag.encode()), (b"cache-control", control.encode()), (b"vary", VARY)]
 
 
-def merged_vary(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def merged_vary(headers: Sequence[tuple[bytes, bytes]]) -> Sequence[tuple[bytes, bytes]]:
     """The headers with every Vary merged into one naming each header once, in first-seen order
     (case-insensitive); unchanged when there is at most one Vary naming each once."""
     values = [v for k, v in headers if k.lower() == b"vary"]
@@ -187,7 +188,7 @@ class GZip(GZipMiddleware):
 
         async def send_merged(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
+                headers = message.get("headers", ())
                 merged = merged_vary(headers)
                 if merged is not headers:
                     message = {**message, "headers": merged}

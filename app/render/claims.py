@@ -83,16 +83,17 @@ def _definition_template(definition: DefinitionSpec, comparator: ComparatorSpec)
 # The templates of the registered claims and their definitions, by the spec object (they live as
 # long as the process): a GET /claims writes ~30 documents of them. A posted claim's template is
 # made for its request and not kept. The templates are copied before they are filled in.
-_TEMPLATES: dict[tuple[int, int], dict[str, Any]] = {}
+_TEMPLATES: dict[int, dict[str, Any]] = {}
 
 
 def _template(spec: Any, make: Any, comparator: ComparatorSpec | None = None) -> dict[str, Any]:
     if not registry.is_registered(spec):
         return make(spec) if comparator is None else make(spec, comparator)
-    key = (id(spec), id(comparator))  # a registered definition's comparator is the registry's
-    found = _TEMPLATES.get(key)
+    # A registered definition belongs to one claim: its comparator (its own or the claim's)
+    # follows from it.
+    found = _TEMPLATES.get(id(spec))
     if found is None:
-        found = _TEMPLATES[key] = make(spec) if comparator is None else make(spec, comparator)
+        found = _TEMPLATES[id(spec)] = make(spec) if comparator is None else make(spec, comparator)
     return found
 
 
