@@ -48,6 +48,9 @@ class Plan:
     # (app.query.execute): shared by every copy of a memoized plan, gone with it.
     rendered: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict, compare=False,
                                                             repr=False)
+    # Its rows' shaper compiled once (app.query.result.Shaper.for_plan), per column layout: the
+    # converters and what they have worked out, shared the same way.
+    shapers: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def parameters(self) -> dict[str, int]:
         """The values a paged statement binds: the spec's page."""

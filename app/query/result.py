@@ -74,6 +74,19 @@ class Shaper:
 
     @classmethod
     def for_plan(cls, plan: Plan, catalog: Catalog, columns: Sequence[str]) -> Shaper:
+        """A shaper of this plan's rows that has seen none yet. Compiled once per plan (a plan is
+        kept per question for its data version, its copies share what is compiled): the same
+        question asked again converts its keys from tables already filled."""
+        layout = tuple(columns)
+        kept = plan.shapers.get(layout)
+        if kept is not None and kept.catalog is catalog:
+            return kept.fresh(plan)
+        shaper = cls._compiled(plan, catalog, columns)
+        plan.shapers[layout] = shaper.fresh()
+        return shaper
+
+    @classmethod
+    def _compiled(cls, plan: Plan, catalog: Catalog, columns: Sequence[str]) -> Shaper:
         spec = plan.spec
         key = plan.family.key
         wanted = wanted_values(spec)
@@ -112,9 +125,11 @@ class Shaper:
         # to the garbage collector instead of freeing it at once)
         self._shape = _row_maker(columns, self._facts)
 
-    def fresh(self) -> Shaper:
-        """A shaper compiled as this one that has seen no row yet (a reused batch's figures)."""
-        new = Shaper(self.plan, self.catalog, self.usable, self.positions)
+    def fresh(self, plan: Plan | None = None) -> Shaper:
+        """A shaper compiled as this one that has seen no row yet (a reused batch's figures),
+        for `plan` if given (a copy of the same question's plan, carrying the spec that asks)."""
+        new = Shaper(self.plan if plan is None else plan, self.catalog, self.usable,
+                     self.positions)
         new._cells, new._facts, new._total = self._cells, self._facts, self._total
         new._shape = self._shape
         return new
