@@ -10,7 +10,8 @@ a subprocess on a free port with a fresh database (a new SQLite file, or a new P
 created and dropped around the run), polls /seizures?drug=fentanyl until it answers 200, and prints
 the seconds from launch to that answer: migrations, the seed snapshot load, the imports and the
 first query all count: target <= 2 s; then, polling the database, the seconds from launch until
-every rollup is written. A baseline first (a new Python importing the libraries the
+every rollup is written. Before them, `borderstats --help` as a new process: target <= 0.5 s.
+A baseline first (a new Python importing the libraries the
 start needs) gives this machine's speed at that moment; both figures are also printed as multiples
 of it, the way to compare runs on machines of different speed.
 
@@ -39,6 +40,7 @@ from pathlib import Path
 PROBE = "/seizures?drug=fentanyl"
 LOAD_TARGET = 0.5
 ANSWER_TARGET = 2.0
+HELP_TARGET = 0.5  # `borderstats --help`: only the commands that need them import the web stack
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -189,6 +191,14 @@ def main() -> int:
     baseline = time_baseline(args.runs)
     print(f"baseline: a new Python importing {BASELINE[7:]}: median {baseline:.2f} s "
           "(figures below also as multiples of it)", flush=True)
+    helps = []
+    for _ in range(max(args.runs, 5)):
+        started = time.perf_counter()
+        subprocess.run([args.command, "--help"], check=True, capture_output=True)
+        helps.append(time.perf_counter() - started)
+    print(f"`borderstats --help`, a new process: median {statistics.median(helps):.2f} s "
+          f"({statistics.median(helps) / baseline:.1f}x baseline), best {min(helps):.2f} s; "
+          f"{verdict(statistics.median(helps), HELP_TARGET)}", flush=True)
     for backend in backends:
         loads, after, whole = [], [], []
         for run in range(1, args.runs + 1):
