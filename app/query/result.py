@@ -7,7 +7,8 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import repeat
+from operator import itemgetter, ne
 from typing import Any
 
 from app import periods
@@ -339,12 +340,11 @@ def caveats(result: QueryResult, catalog: Catalog) -> list[str]:
 
 def _no_figure(rows: list[dict[str, Any]], measures: list[str]) -> bool:
     """Whether every figure of every row is null (no published row matches), read without a
-    Python step per row."""
+    Python step per row and stopping at the first row with a figure."""
     if not measures:
         return True
     nothing = (None,) * len(measures) if len(measures) > 1 else None
-    figures = list(map(itemgetter(*measures), rows))
-    return figures.count(nothing) == len(figures)
+    return not any(map(ne, repeat(nothing), map(itemgetter(*measures), rows)))
 
 
 def _partial_year_note(spec: QuerySpec, family: Family, catalog: Catalog) -> tuple[str, ...]:
