@@ -76,6 +76,8 @@ async def app(scope, receive, send):  # a bare ASGI callable
                     _connections.put_nowait(await psycopg.AsyncConnection.connect(
                         os.environ["DATABASE_URL"], autocommit=True))
                 await send({"type": "lifespan.startup.complete"})
+        while _connections is not None and not _connections.empty():
+            await _connections.get_nowait().close()
         await send({"type": "lifespan.shutdown.complete"})
         return
     import orjson
@@ -141,7 +143,8 @@ async def render_statements(url: str) -> dict[bytes, tuple[str, dict]]:
 
 
 def postgres_cpu() -> float:
-    """CPU seconds used so far by every process named postgres."""
+    """CPU seconds used so far by every process named postgres (the backends of the servers'
+    open connections, and any other client's: run it on a quiet machine)."""
     total = 0.0
     for entry in os.listdir("/proc"):
         if entry.isdigit():

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter, ne
-from typing import Any
+from typing import Any, NamedTuple
 
 from app import periods
 from app.datasets import Family
@@ -80,10 +80,15 @@ class Shaper:
         question asked again converts its keys from tables already filled."""
         layout = tuple(columns)
         kept = plan.shapers.get(layout)
-        if kept is not None and kept.catalog is catalog:
-            return kept.fresh(plan)
+        if kept is not None and kept.catalog == id(catalog):  # (a plan's catalog: defensive)
+            shaper = cls(plan, catalog, kept.usable, kept.positions)
+            shaper._cells, shaper._facts, shaper._total, shaper._shape = kept.compiled
+            return shaper
         shaper = cls._compiled(plan, catalog, columns)
-        plan.shapers[layout] = shaper.fresh()
+        # Kept without the plan or the catalog: nothing kept refers back to what keeps it, so a
+        # plan made for one request, and one the memo lets go, is freed at once.
+        plan.shapers[layout] = _Kept(id(catalog), shaper.usable, shaper.positions,
+                                     (shaper._cells, shaper._facts, shaper._total, shaper._shape))
         return shaper
 
     @classmethod
@@ -126,11 +131,9 @@ class Shaper:
         # to the garbage collector instead of freeing it at once)
         self._shape = _row_maker(columns, self._facts)
 
-    def fresh(self, plan: Plan | None = None) -> Shaper:
-        """A shaper compiled as this one that has seen no row yet (a reused batch's figures),
-        for `plan` if given (a copy of the same question's plan, carrying the spec that asks)."""
-        new = Shaper(self.plan if plan is None else plan, self.catalog, self.usable,
-                     self.positions)
+    def fresh(self) -> Shaper:
+        """A shaper compiled as this one that has seen no row yet (a reused batch's figures)."""
+        new = Shaper(self.plan, self.catalog, self.usable, self.positions)
         new._cells, new._facts, new._total = self._cells, self._facts, self._total
         new._shape = self._shape
         return new
@@ -161,6 +164,15 @@ class Shaper:
             first, last = raw[at["_first"]], raw[at["_last"]]
             self.first = min(self.first or first, first)
             self.last = max(self.last or last, last)
+
+
+class _Kept(NamedTuple):
+    """What a plan keeps of its compiled shaper (Shaper.for_plan)."""
+
+    catalog: int  # id() of the catalog it was compiled for
+    usable: frozenset[dt.date]
+    positions: dict[str, int]
+    compiled: tuple[bool, int, int, Any]  # _cells, _facts, _total, _shape
 
 
 def _completeness(spec: QuerySpec, usable: frozenset[dt.date]) -> Lookup:
