@@ -90,7 +90,9 @@ def check_charts(seen: Any, drug: str, fiscal_year: int) -> None:
 
 def open_dashboard(visit: Any, query: str = "", **options: Any) -> Any:
     seen = visit(f"/{query}", wait_for=READY, **options)
-    assert seen.page.get_attribute("html", "data-ready") != "error"
+    # (when it failed, what the page said and saw: its status line, requests that went wrong)
+    assert seen.page.get_attribute("html", "data-ready") != "error", (
+        seen.page.text_content("#status"), seen.problems)
     return seen
 
 
