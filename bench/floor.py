@@ -106,8 +106,8 @@ async def app(scope, receive, send):  # a bare ASGI callable
 # --- the run --------------------------------------------------------------------------------------
 
 async def render_statements(url: str) -> dict[bytes, tuple[str, dict]]:
-    """The SQL and values borderstats runs for each question, rendered as the API renders it
-    for psycopg (app/query/execute.py `_execute`)."""
+    """The SQL and values borderstats runs for each question (app/query/execute.py
+    `psycopg_sql`, as the API renders it)."""
     from urllib.parse import urlsplit
 
     from starlette.datastructures import QueryParams
@@ -118,6 +118,7 @@ async def render_statements(url: str) -> dict[bytes, tuple[str, dict]]:
     from app.db import database_urls, make_async_engine
     from app.query.build import build
     from app.query.catalog import load_catalog, read_version
+    from app.query.execute import psycopg_sql
     from app.query.sources import choose_family
 
     by_path = {d.path: name for name, d in DATASETS.items()}
@@ -132,11 +133,7 @@ async def render_statements(url: str) -> dict[bytes, tuple[str, dict]]:
                     QueryParams(parts.query))
                 spec = params.resolve(catalog)
                 plan = build(spec, choose_family(spec, catalog), catalog)
-                page = plan.parameters()
-                expanded = plan.statement.compile(dialect=conn.dialect).construct_expanded_state(
-                    page)
-                values = {k: v for k, v in expanded.parameters.items() if k not in page}
-                statements[target.encode()] = (expanded.statement, {**values, **page})
+                statements[target.encode()] = psycopg_sql(plan, conn.dialect)
     finally:
         await engine.dispose()
     return statements

@@ -40,14 +40,20 @@ async def _execute(conn: AsyncConnection, plan: Plan) -> tuple[list[str], Sequen
     if driver != "psycopg":  # the SQL below is psycopg's (named placeholders)
         executed = await conn.execute(plan.statement, plan.parameters())
         return list(executed.keys()), executed.all()
+    return await driver_rows(conn, *psycopg_sql(plan, conn.dialect))
+
+
+def psycopg_sql(plan: Plan, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """A plan's statement as psycopg's SQL and the values it binds, its page included: rendered
+    once per plan (IN lists expanded, values bound but the page's), kept on the plan."""
     page = plan.parameters()
-    rendered = plan.rendered.get(driver)
+    rendered = plan.rendered.get(dialect.driver)
     if rendered is None:
-        expanded = plan.statement.compile(dialect=conn.dialect).construct_expanded_state(page)
+        expanded = plan.statement.compile(dialect=dialect).construct_expanded_state(page)
         values = {k: v for k, v in expanded.parameters.items() if k not in page}
-        rendered = plan.rendered[driver] = (expanded.statement, values)
+        rendered = plan.rendered[dialect.driver] = (expanded.statement, values)
     sql, values = rendered
-    return await driver_rows(conn, sql, {**values, **page})
+    return sql, {**values, **page}
 
 
 async def driver_rows(conn: AsyncConnection, sql: str,
